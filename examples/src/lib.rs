@@ -1,0 +1,1 @@
+//! Holder of DeBoot's examples; see `examples/*.rs`.

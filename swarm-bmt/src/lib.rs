@@ -1,0 +1,66 @@
+//! Swarm's BMT chunk hash, chunk addresses and the file splitter, for every target DeBoot runs
+//! on: `#![no_std]`, no allocator, no I/O.
+//!
+//! Every Swarm chunk is named by its address, `keccak256(span || bmt_root(payload))`, where the
+//! BMT root hashes the payload (zero-padded to 4096 bytes) as a binary Merkle tree of 32-byte
+//! segments ([`chunk_address`], [`Hasher`] for payloads that arrive in pieces). A file is a tree
+//! of such chunks; the [`Splitter`] turns any byte stream into that tree and its root reference,
+//! the same one a Bee node gives for `POST /bytes` with `Swarm-Redundancy-Level: 0`.
+//!
+//! ```
+//! use swarm_bmt::{chunk_address, Splitter};
+//!
+//! // One chunk: span (u64 LE) and payload.
+//! let addr = chunk_address(&5u64.to_le_bytes(), b"hello")?;
+//!
+//! // A file of up to 4096 bytes is that single chunk.
+//! let mut splitter = Splitter::new();
+//! splitter.write(b"hello")?;
+//! assert_eq!(splitter.finish()?, addr);
+//! # Ok::<(), swarm_bmt::Error>(())
+//! ```
+//!
+//! # Bounds
+//! - payload: at most [`MAX_PAYLOAD_LEN`] (4096) bytes, else [`Error::PayloadTooLong`];
+//! - file: at most [`MAX_FILE_LEN`] (`2^61`) bytes, else [`Error::FileTooLarge`];
+//! - the splitter's memory is fixed (one buffer per tree level, [`MAX_TREE_LEVELS`]).
+//!
+//! # Features
+//! - `alloc`, `std`: `std` adds `std::error::Error` through `core::error::Error` (already on
+//!   every target) and, later, the multi-threaded splitter.
+//! - `defmt`: derives `defmt::Format` on public types.
+//!
+//! Spec: `../shared/spec/chunks.md` §1–3.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod address;
+mod error;
+pub mod hasher;
+mod keccak;
+pub mod splitter;
+
+pub use address::{ChunkAddress, Reference, Span};
+pub use error::Error;
+pub use hasher::{bmt_root, chunk_address, chunk_address_of, Hasher, ZERO_HASHES};
+pub use keccak::{keccak256, Keccak256};
+pub use splitter::{ChunkSink, NoSink, Splitter, MAX_FILE_LEN, MAX_TREE_LEVELS};
+
+/// Bytes of the little-endian span that starts every content-addressed chunk.
+pub const SPAN_SIZE: usize = 8;
+/// Largest payload of one chunk, in bytes.
+pub const MAX_PAYLOAD_LEN: usize = 4096;
+/// Largest content-addressed chunk as stored: span and a full payload.
+pub const MAX_CHUNK_LEN: usize = SPAN_SIZE + MAX_PAYLOAD_LEN;
+/// Size of a BMT segment, of a keccak digest and of a plain reference.
+pub const SEGMENT_SIZE: usize = 32;
+/// References per intermediate chunk of an unencrypted tree.
+pub const BRANCHES: usize = 128;
+/// References per intermediate chunk of an encrypted tree (64-byte references).
+pub const ENCRYPTED_BRANCHES: usize = 64;

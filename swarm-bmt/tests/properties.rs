@@ -1,0 +1,116 @@
+//! Property tests: the incremental hasher equals the one-shot hash for any split, the splitter
+//! equals a plain level-by-level reference implementation, and one flipped byte changes the
+//! address.
+
+use proptest::prelude::*;
+use swarm_bmt::{chunk_address, keccak256, ChunkAddress, Hasher, Span, Splitter};
+
+/// The tree rule of `../shared/spec/chunks.md` §3.1, written as plainly as possible: cut leaves,
+/// then group each level by 128, wrapping groups of two or more and promoting a lone last one.
+fn reference_root(data: &[u8]) -> ChunkAddress {
+    let mut level: Vec<(u64, [u8; 32])> = Vec::new();
+    if data.is_empty() {
+        level.push((0, chunk_address(&0u64.to_le_bytes(), &[]).unwrap().0));
+    }
+    for leaf in data.chunks(4096) {
+        let span = leaf.len() as u64;
+        level.push((span, chunk_address(&span.to_le_bytes(), leaf).unwrap().0));
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(128)
+            .map(|group| {
+                if group.len() == 1 {
+                    return group[0];
+                }
+                let span: u64 = group.iter().map(|(s, _)| s).sum();
+                let payload: Vec<u8> = group.iter().flat_map(|(_, r)| *r).collect();
+                (span, chunk_address(&span.to_le_bytes(), &payload).unwrap().0)
+            })
+            .collect();
+    }
+    ChunkAddress(level[0].1)
+}
+
+fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()
+}
+
+fn split_in_pieces(data: &[u8], piece: usize) -> ChunkAddress {
+    let mut s = Splitter::new();
+    for p in data.chunks(piece.max(1)) {
+        s.write(p).unwrap();
+    }
+    s.finish().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn incremental_equals_one_shot_for_any_split(
+        payload in proptest::collection::vec(any::<u8>(), 0..=4096),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        span in any::<u64>(),
+    ) {
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(payload.len() + 1)).collect();
+        points.sort_unstable();
+        let mut h = Hasher::new();
+        let mut at = 0;
+        for p in points.into_iter().chain([payload.len()]) {
+            h.update(&payload[at..p]).unwrap();
+            at = p;
+        }
+        prop_assert_eq!(h.finalize(Span(span)), chunk_address(&span.to_le_bytes(), &payload).unwrap());
+    }
+
+    #[test]
+    fn splitter_equals_reference_for_random_lengths(
+        len in prop_oneof![0usize..=3 * 4096, (127usize * 4096)..=(130usize * 4096)],
+        piece in 1usize..10_000,
+        seed in any::<u8>(),
+    ) {
+        let data = content(len, seed);
+        prop_assert_eq!(split_in_pieces(&data, piece), reference_root(&data));
+    }
+
+    #[test]
+    fn one_flipped_byte_changes_the_address(
+        payload in proptest::collection::vec(any::<u8>(), 1..=4096),
+        at in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let span = (payload.len() as u64).to_le_bytes();
+        let before = chunk_address(&span, &payload).unwrap();
+        let mut flipped = payload.clone();
+        flipped[at.index(payload.len())] ^= 1 << bit;
+        prop_assert_ne!(chunk_address(&span, &flipped).unwrap(), before);
+        let mut span2 = span;
+        span2[at.index(8)] ^= 1 << bit;
+        prop_assert_ne!(chunk_address(&span2, &payload).unwrap(), before);
+    }
+}
+
+#[test]
+fn splitter_equals_reference_at_tree_edges() {
+    const C: usize = 4096;
+    for len in [0, 1, C - 1, C, C + 1, 128 * C - 1, 128 * C, 128 * C + 1, 129 * C] {
+        let data = content(len, 7);
+        assert_eq!(split_in_pieces(&data, 4096), reference_root(&data), "len {len}");
+        assert_eq!(split_in_pieces(&data, 1000), reference_root(&data), "len {len}");
+    }
+}
+
+#[test]
+fn splitter_equals_reference_past_two_levels() {
+    // 128·128·4096 + 1 bytes: the 1-byte leaf is promoted two levels (64 MiB + 1).
+    let len = 128 * 128 * 4096 + 1;
+    let data = content(len, 3);
+    assert_eq!(split_in_pieces(&data, 65_536), reference_root(&data));
+}
+
+#[test]
+fn keccak_is_not_sha3() {
+    // NIST SHA3-256("") starts a7ffc6f8; Keccak-256("") starts c5d24601.
+    assert_eq!(keccak256(b"")[..4], [0xc5, 0xd2, 0x46, 0x01]);
+}

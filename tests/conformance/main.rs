@@ -1,0 +1,9 @@
+//! Conformance against vectors made by Go Bee, Bee's own tests and Swarm's JS libraries.
+//!
+//! Everything is read from `tests/vectors/` (a copy of the project's shared vectors, with their
+//! provenance READMEs), never from outside the repository. Each test counts the cases it ran
+//! and asserts the count, so an emptied or renamed vector file fails instead of passing.
+
+mod common;
+
+mod bmt;

@@ -1,0 +1,1 @@
+//! Holder of DeBoot's integration tests; see `tests/*.rs`.
