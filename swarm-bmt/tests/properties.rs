@@ -25,7 +25,10 @@ fn reference_root(data: &[u8]) -> ChunkAddress {
                 }
                 let span: u64 = group.iter().map(|(s, _)| s).sum();
                 let payload: Vec<u8> = group.iter().flat_map(|(_, r)| *r).collect();
-                (span, chunk_address(&span.to_le_bytes(), &payload).unwrap().0)
+                (
+                    span,
+                    chunk_address(&span.to_le_bytes(), &payload).unwrap().0,
+                )
             })
             .collect();
     }
@@ -33,7 +36,9 @@ fn reference_root(data: &[u8]) -> ChunkAddress {
 }
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
+        .collect()
 }
 
 fn split_in_pieces(data: &[u8], piece: usize) -> ChunkAddress {
@@ -94,10 +99,28 @@ proptest! {
 #[test]
 fn splitter_equals_reference_at_tree_edges() {
     const C: usize = 4096;
-    for len in [0, 1, C - 1, C, C + 1, 128 * C - 1, 128 * C, 128 * C + 1, 129 * C] {
+    for len in [
+        0,
+        1,
+        C - 1,
+        C,
+        C + 1,
+        128 * C - 1,
+        128 * C,
+        128 * C + 1,
+        129 * C,
+    ] {
         let data = content(len, 7);
-        assert_eq!(split_in_pieces(&data, 4096), reference_root(&data), "len {len}");
-        assert_eq!(split_in_pieces(&data, 1000), reference_root(&data), "len {len}");
+        assert_eq!(
+            split_in_pieces(&data, 4096),
+            reference_root(&data),
+            "len {len}"
+        );
+        assert_eq!(
+            split_in_pieces(&data, 1000),
+            reference_root(&data),
+            "len {len}"
+        );
     }
 }
 

@@ -1,2 +1,34 @@
-//! Placeholder.
+//! Verified Swarm chunks and what is built from them, for every target DeBoot runs on:
+//! `#![no_std]`, no allocator on the main path, no I/O.
+//!
+//! - [`chunk`]: content-addressed chunks, verified against their address;
+//! - [`soc`]: single-owner chunks, verified by recovering the signer.
+//!
+//! ```
+//! use swarm_core::chunk::VerifiedChunk;
+//! let data = [0u8; 8]; // the empty chunk: span 0, no payload
+//! let addr = "b34ca8c22b9e982354f9c7f50b470d66db428d880c8a904d5fe4ec9713171526".parse()?;
+//! let chunk = VerifiedChunk::verify(&addr, &data)?;
+//! assert_eq!(chunk.span().get(), 0);
+//! # Ok::<(), swarm_core::Error>(())
+//! ```
+//!
+//! # Features
+//! - `alloc`: owned conveniences (encryption of test data, the manifest writer);
+//! - `std`: blocking helpers over `std::io`;
+//! - `defmt`: derives `defmt::Format` on public types.
+//!
+//! Spec: `../shared/spec/chunks.md` and `../shared/spec/mantaray-and-api.md`.
 #![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod chunk;
+mod error;
+pub mod soc;
+
+pub use error::Error;

@@ -21,7 +21,9 @@ fn split_collecting(data: &[u8]) -> (ChunkAddress, Vec<ChunkAddress>) {
 
 /// Whether `data` is a valid content-addressed chunk at `address` (Bee's `cac.Valid`).
 fn cac_valid(address: &[u8], data: &[u8]) -> bool {
-    let Ok(want) = ChunkAddress::from_slice(address) else { return false };
+    let Ok(want) = ChunkAddress::from_slice(address) else {
+        return false;
+    };
     chunk_address_of(data).is_ok_and(|got| got == want)
 }
 
@@ -34,7 +36,12 @@ fn bee_keccak_and_cac_vectors() {
         match str_of(v, "kind") {
             "keccak256" => {
                 let got = keccak256(&unhex(str_of(input, "data")));
-                assert_eq!(hex::encode(got), str_of(&v["expected"], "hash"), "{}", v["name"]);
+                assert_eq!(
+                    hex::encode(got),
+                    str_of(&v["expected"], "hash"),
+                    "{}",
+                    v["name"]
+                );
                 keccak += 1;
             }
             "cac_address" => {
@@ -68,9 +75,17 @@ fn beejs_single_chunk_vectors() {
     for v in vectors(&doc) {
         let span: [u8; 8] = unhex(str_of(v, "span_hex")).try_into().unwrap();
         let payload = unhex(str_of(v, "payload_hex"));
-        assert_eq!(hex::encode(swarm_bmt::bmt_root(&payload).unwrap()), str_of(v, "bmt_root_hex"));
+        assert_eq!(
+            hex::encode(swarm_bmt::bmt_root(&payload).unwrap()),
+            str_of(v, "bmt_root_hex")
+        );
         let want = str_of(v, "address");
-        assert_eq!(chunk_address(&span, &payload).unwrap().to_string(), want, "{}", v["name"]);
+        assert_eq!(
+            chunk_address(&span, &payload).unwrap().to_string(),
+            want,
+            "{}",
+            v["name"]
+        );
         let stored = load_bytes(&format!("beejs/{}", str_of(v, "chunk_file")));
         assert_eq!(chunk_address_of(&stored).unwrap().to_string(), want);
         // The incremental hasher, fed byte by byte, agrees.
@@ -78,7 +93,10 @@ fn beejs_single_chunk_vectors() {
         for b in &payload {
             h.update(std::slice::from_ref(b)).unwrap();
         }
-        assert_eq!(h.finalize(swarm_bmt::Span::from_bytes(span)).to_string(), want);
+        assert_eq!(
+            h.finalize(swarm_bmt::Span::from_bytes(span)).to_string(),
+            want
+        );
         n += 1;
     }
     assert_eq!(n, 14);
@@ -90,11 +108,15 @@ fn beejs_file_trees_root_and_chunk_order() {
     let mut n = 0;
     for v in vectors(&doc) {
         let data = load_bytes(&format!("beejs/{}", str_of(v, "data_file")));
-        assert_eq!(data, xorshift32(u64_of(v, "seed") as u32, u64_of(v, "length") as usize));
+        assert_eq!(
+            data,
+            xorshift32(u64_of(v, "seed") as u32, u64_of(v, "length") as usize)
+        );
         let (root, chunks) = split_collecting(&data);
         assert_eq!(root.to_string(), str_of(v, "reference"), "{}", v["name"]);
-        let list = std::fs::read_to_string(vector_path(&format!("beejs/{}", str_of(v, "chunk_list"))))
-            .unwrap();
+        let list =
+            std::fs::read_to_string(vector_path(&format!("beejs/{}", str_of(v, "chunk_list"))))
+                .unwrap();
         let want: Vec<&str> = list.split_whitespace().collect();
         let got: Vec<String> = chunks.iter().map(ToString::to_string).collect();
         assert_eq!(got, want, "{}: chunks in creation order", v["name"]);
@@ -122,7 +144,10 @@ fn bee_go_file_trees() {
     let bee = &doc["bee_test_vectors"]["vectors"];
     for v in bee.as_array().unwrap() {
         let data = seq_mod255(u64_of(v, "length") as usize);
-        assert_eq!(swarm_bmt::splitter::root_of(&data).unwrap().to_string(), str_of(v, "reference"));
+        assert_eq!(
+            swarm_bmt::splitter::root_of(&data).unwrap().to_string(),
+            str_of(v, "reference")
+        );
         n += 1;
     }
     assert_eq!(n, 10 + 21);
@@ -133,7 +158,10 @@ fn bee_file_roots_including_64_mib() {
     let mut n = 0;
     for file in ["bee/file.json", "bee/derived.json"] {
         let doc = load_json(file);
-        for v in vectors(&doc).iter().filter(|v| str_of(v, "kind") == "file_root") {
+        for v in vectors(&doc)
+            .iter()
+            .filter(|v| str_of(v, "kind") == "file_root")
+        {
             let input = &v["input"];
             let data = match input.get("data").and_then(Value::as_str) {
                 Some(d) => unhex(d),
@@ -143,7 +171,12 @@ fn bee_file_roots_including_64_mib() {
                 }
             };
             let root = swarm_bmt::splitter::root_of(&data).unwrap();
-            assert_eq!(root.to_string(), str_of(&v["expected"], "root"), "{}", v["name"]);
+            assert_eq!(
+                root.to_string(),
+                str_of(&v["expected"], "root"),
+                "{}",
+                v["name"]
+            );
             n += 1;
         }
     }

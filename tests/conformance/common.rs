@@ -7,7 +7,9 @@ use serde_json::Value;
 
 /// Path of a file under `tests/vectors/`.
 pub fn vector_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(rel)
 }
 
 /// A JSON vector file under `tests/vectors/`.
@@ -31,17 +33,23 @@ pub fn unhex(s: &str) -> Vec<u8> {
 
 /// A string field of a JSON object.
 pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("missing string {key} in {v}"))
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("missing string {key} in {v}"))
 }
 
 /// An integer field of a JSON object.
 pub fn u64_of(v: &Value, key: &str) -> u64 {
-    v.get(key).and_then(Value::as_u64).unwrap_or_else(|| panic!("missing integer {key} in {v}"))
+    v.get(key)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("missing integer {key} in {v}"))
 }
 
 /// The `vectors` list of a vector file.
 pub fn vectors(v: &Value) -> &Vec<Value> {
-    v.get("vectors").and_then(Value::as_array).expect("no vectors list")
+    v.get("vectors")
+        .and_then(Value::as_array)
+        .expect("no vectors list")
 }
 
 /// First `len` bytes of the xorshift32 stream of `seed` (the vectors' PRNG).
@@ -65,5 +73,8 @@ pub fn seq_mod255(len: usize) -> Vec<u8> {
 
 #[test]
 fn xorshift32_matches_the_documented_check() {
-    assert_eq!(hex::encode(xorshift32(1, 16)), "2120040001060804c5a8cc9d4f995512");
+    assert_eq!(
+        hex::encode(xorshift32(1, 16)),
+        "2120040001060804c5a8cc9d4f995512"
+    );
 }
