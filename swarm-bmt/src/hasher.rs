@@ -314,7 +314,7 @@ mod tests {
         let big = [0u8; 4097];
         assert_eq!(bmt_root(&big), Err(Error::PayloadTooLong { len: 4097 }));
         assert!(bmt_root(&big[..4096]).is_ok());
-        let mut chunk = [0u8; 4105];
+        let chunk = [0u8; 4105];
         assert_eq!(
             chunk_address_of(&chunk),
             Err(Error::PayloadTooLong { len: 4097 })
@@ -330,7 +330,6 @@ mod tests {
             h.update(&chunk[..1]),
             Err(Error::PayloadTooLong { len: 4097 })
         );
-        chunk[0] = 1;
     }
 
     #[test]

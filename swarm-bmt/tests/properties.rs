@@ -1,4 +1,15 @@
 //! Property tests: the incremental hasher equals the one-shot hash for any split, the splitter
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 //! equals a plain level-by-level reference implementation, and one flipped byte changes the
 //! address.
 
