@@ -22,6 +22,9 @@ pub enum Error {
         /// Bytes received.
         len: usize,
     },
+    /// Chunk bytes for an address that is not outstanding (never requested, or already
+    /// answered).
+    UnexpectedChunk,
     /// A dispersed replica whose identifier does not match the chunk it wraps.
     ReplicaIdentifier,
     /// A single-owner chunk shorter than 105 or longer than 4201 bytes.
@@ -40,7 +43,13 @@ impl Error {
     pub const fn is_peer_fault(&self) -> bool {
         match self {
             Self::Bmt(e) => !matches!(e, swarm_bmt::Error::Sink | swarm_bmt::Error::InvalidHex),
-            _ => true,
+            Self::UnexpectedChunk => true,
+            Self::AddressMismatch
+            | Self::BadSignature
+            | Self::ChunkLength { .. }
+            | Self::ReplicaIdentifier
+            | Self::SocLength { .. }
+            | Self::WrongOwner => true,
         }
     }
 }
@@ -60,6 +69,7 @@ impl fmt::Display for Error {
             Self::ChunkLength { len } => {
                 write!(f, "chunk of {len} bytes is outside 8..=4104 bytes")
             }
+            Self::UnexpectedChunk => write!(f, "chunk for an address that was not requested"),
             Self::ReplicaIdentifier => write!(f, "replica identifier does not match its chunk"),
             Self::SocLength { len } => {
                 write!(

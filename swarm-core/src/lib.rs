@@ -2,7 +2,8 @@
 //! `#![no_std]`, no allocator on the main path, no I/O.
 //!
 //! - [`chunk`]: content-addressed chunks, verified against their address;
-//! - [`soc`]: single-owner chunks, verified by recovering the signer.
+//! - [`soc`]: single-owner chunks, verified by recovering the signer;
+//! - [`retrieval`]: the [`Retrieval`] trait every sans-IO retrieval machine implements.
 //!
 //! ```
 //! use swarm_core::chunk::VerifiedChunk;
@@ -29,6 +30,8 @@ extern crate std;
 
 pub mod chunk;
 mod error;
+pub mod retrieval;
 pub mod soc;
 
 pub use error::Error;
+pub use retrieval::Retrieval;
