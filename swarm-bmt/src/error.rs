@@ -7,6 +7,13 @@ use core::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
+    /// A batch call was given a different number of chunks and address slots.
+    BatchMismatch {
+        /// Chunks given.
+        chunks: usize,
+        /// Address slots given.
+        addresses: usize,
+    },
     /// A stream grew past the largest file a chunk tree can address (`MAX_FILE_LEN`).
     FileTooLarge,
     /// A hex string had a character outside `0-9a-fA-F`.
@@ -40,6 +47,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::BatchMismatch { chunks, addresses } => {
+                write!(f, "{chunks} chunks but {addresses} address slots")
+            }
             Self::FileTooLarge => write!(f, "file larger than a chunk tree can address"),
             Self::InvalidHex => write!(f, "invalid hex digit"),
             Self::ChunkTooShort { len } => {
