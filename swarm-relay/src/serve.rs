@@ -1,0 +1,577 @@
+//! The server: one TCP port that speaks both DeBoot's framed protocol (`docs/PROTOCOL.md`)
+//! and Bee's `GET /chunks/{address}` (HTTP/1.1), told apart by the first byte a client sends.
+//!
+//! # Threads
+//! One acceptor thread; one thread per connection, at most [`Config::max_connections`] at once
+//! (a connection over the limit is closed at once); with `--delay-ms`, one more thread per
+//! connection that releases responses when they are due; in upstream mode, a shared pool of
+//! [`Config::upstream_workers`] threads that fetch from the Bee node so framed requests stay
+//! pipelined. Store lookups and cache hits are answered on the connection thread.
+//!
+//! # Shutdown
+//! [`RelayHandle::shutdown`] (or dropping the handle) stops accepting, lets every connection
+//! thread notice within [`POLL_INTERVAL`], and joins every thread it spawned. An upstream fetch
+//! already under way finishes first (bounded by the upstream timeout).
+
+use std::collections::HashSet;
+use std::io::{self, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use swarm_bmt::ChunkAddress;
+
+use crate::backend::{Backend, Chunks, Lookup, StatsSnapshot};
+use crate::cache::{ChunkCache, DEFAULT_CACHE_CHUNKS};
+use crate::Error;
+
+/// How often a blocked connection thread wakes to check for shutdown and idle timeout.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Default for [`Config::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// Default for [`Config::idle_timeout`] (Bee's HTTP server uses 30 s too).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default for [`Config::upstream_workers`].
+pub const DEFAULT_UPSTREAM_WORKERS: usize = 16;
+
+/// Time allowed to write one response before the connection is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the relay serves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bound of the in-memory chunk cache, in chunks ([`crate::cache`]).
+    pub cache_chunks: usize,
+    /// Connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Threads fetching from the upstream Bee node (upstream mode only).
+    pub upstream_workers: usize,
+    /// Test-only misbehaviour.
+    pub faults: Faults,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cache_chunks: DEFAULT_CACHE_CHUNKS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            upstream_workers: DEFAULT_UPSTREAM_WORKERS,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Test-only faults, for latency, corruption and recovery tests. All off by default.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Added to every chunk response (requests still overlap: a pipelined window hides it).
+    pub delay: Duration,
+    /// Every N-th chunk served (counted over all connections: N, 2N, …) has its middle byte
+    /// flipped (XOR 0xff), as `fake-bee.mjs --corrupt-every N`. 0 = never.
+    pub corrupt_every: u64,
+    /// Addresses answered as not found, whatever the backend holds.
+    pub withhold: HashSet<ChunkAddress>,
+}
+
+/// Starts relays; see [`Relay::bind`].
+#[derive(Debug)]
+pub struct Relay;
+
+impl Relay {
+    /// Binds `addr` (use `127.0.0.1:0` for any free port) and serves `backend` on a background
+    /// thread until the returned handle is shut down or dropped.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the address cannot be bound.
+    pub fn bind(
+        addr: impl ToSocketAddrs,
+        backend: Backend,
+        config: Config,
+    ) -> Result<RelayHandle, Error> {
+        let listener = TcpListener::bind(addr)?;
+        let local_addr = listener.local_addr()?;
+        let (jobs_tx, jobs_rx) = mpsc::channel::<UpstreamJob>();
+        let shared = Arc::new(Shared {
+            chunks: Chunks {
+                backend,
+                cache: ChunkCache::new(config.cache_chunks),
+                stats: crate::backend::Stats::default(),
+            },
+            stopping: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            config,
+            jobs: Mutex::new(Some(jobs_tx)),
+        });
+        let mut workers = Vec::new();
+        if shared.chunks.backend.is_remote() {
+            let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+            for i in 0..shared.config.upstream_workers.max(1) {
+                let shared = Arc::clone(&shared);
+                let jobs_rx = Arc::clone(&jobs_rx);
+                workers.push(
+                    thread::Builder::new()
+                        .name(format!("relay-upstream-{i}"))
+                        .spawn(move || upstream_worker(&shared, &jobs_rx))?,
+                );
+            }
+        }
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("relay-accept".into())
+                .spawn(move || accept_loop(&listener, &shared))?
+        };
+        tracing::info!(%local_addr, "relay listening");
+        Ok(RelayHandle {
+            local_addr,
+            shared,
+            acceptor: Some(acceptor),
+            workers,
+        })
+    }
+}
+
+/// A running relay. Dropping it shuts it down, like [`shutdown`](Self::shutdown).
+#[derive(Debug)]
+pub struct RelayHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl RelayHandle {
+    /// The address the relay listens on (with the port chosen by the system for port 0).
+    #[must_use]
+    pub const fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// What the relay did so far.
+    #[must_use]
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.chunks.stats.snapshot()
+    }
+
+    /// Chunks in the in-memory cache now.
+    #[must_use]
+    pub fn cached_chunks(&self) -> usize {
+        self.shared.chunks.cache.len()
+    }
+
+    /// Connections being served now.
+    #[must_use]
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, closes every connection and joins every thread the relay started.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // Wake the acceptor, blocked in accept(), with a connection of our own.
+        let wake = match self.local_addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => {
+                SocketAddr::from(([127, 0, 0, 1], a.port()))
+            }
+            SocketAddr::V6(a) if a.ip().is_unspecified() => {
+                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, a.port()))
+            }
+            a => a,
+        };
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        // Connection threads are joined by the acceptor; now release the upstream workers.
+        drop(
+            self.shared
+                .jobs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        tracing::info!(stats = ?self.stats(), "relay stopped");
+    }
+}
+
+impl Drop for RelayHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// State shared by every thread of one relay.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) chunks: Chunks,
+    pub(crate) config: Config,
+    pub(crate) stopping: AtomicBool,
+    active: AtomicUsize,
+    /// Chunk responses served, for `corrupt_every`.
+    served: AtomicU64,
+    /// Upstream work queue (None once shutting down).
+    jobs: Mutex<Option<Sender<UpstreamJob>>>,
+}
+
+impl Shared {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Looks a chunk up for a client, applying the test faults (withholding, corruption).
+    /// `local_only` answers `None` instead of blocking on the network for a remote miss.
+    pub(crate) fn serve_chunk(&self, address: &ChunkAddress, local_only: bool) -> Option<Lookup> {
+        let lookup = if self.config.faults.withhold.contains(address) {
+            Lookup::NotFound
+        } else if let Some(hit) = self.chunks.cached(address) {
+            Lookup::Found(hit)
+        } else if local_only && self.chunks.backend.is_remote() {
+            return None;
+        } else {
+            self.chunks.lookup_backend(address)
+        };
+        self.chunks.stats.requests.fetch_add(1, Ordering::Relaxed);
+        Some(self.apply_corruption(lookup))
+    }
+
+    fn apply_corruption(&self, lookup: Lookup) -> Lookup {
+        let Lookup::Found(chunk) = lookup else {
+            return lookup;
+        };
+        let every = self.config.faults.corrupt_every;
+        let n = self
+            .served
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        if every == 0 || !n.is_multiple_of(every) {
+            return Lookup::Found(chunk);
+        }
+        let mut bytes = chunk.to_vec();
+        let mid = bytes.len() / 2;
+        if let Some(b) = bytes.get_mut(mid) {
+            *b ^= 0xff;
+        }
+        tracing::warn!(n, "corrupting chunk response (--corrupt-every)");
+        Lookup::Found(Arc::from(bytes))
+    }
+
+    #[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
+    /// Queues an upstream fetch; `done` runs on a worker with the result.
+    pub(crate) fn submit(&self, address: ChunkAddress, done: Box<dyn FnOnce(Lookup) + Send>) {
+        let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        match jobs.as_ref() {
+            Some(tx) => {
+                if let Err(mpsc::SendError(job)) = tx.send(UpstreamJob { address, done }) {
+                    (job.done)(Lookup::Failed);
+                }
+            }
+            None => {
+                drop(jobs);
+                done(Lookup::Failed);
+            }
+        }
+    }
+}
+
+/// An upstream fetch and what to do with its result.
+pub(crate) struct UpstreamJob {
+    address: ChunkAddress,
+    done: Box<dyn FnOnce(Lookup) + Send>,
+}
+
+impl core::fmt::Debug for UpstreamJob {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UpstreamJob")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+fn upstream_worker(shared: &Shared, jobs: &Mutex<Receiver<UpstreamJob>>) {
+    loop {
+        let job = {
+            let rx = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            rx.recv()
+        };
+        let Ok(job) = job else { return };
+        let lookup = if shared.is_stopping() {
+            Lookup::Failed
+        } else {
+            shared
+                .serve_chunk(&job.address, false)
+                .unwrap_or(Lookup::Failed)
+        };
+        (job.done)(lookup);
+    }
+}
+
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let mut conns: Vec<JoinHandle<()>> = Vec::new();
+    let mut next_id: u64 = 0;
+    loop {
+        let accepted = listener.accept();
+        if shared.is_stopping() {
+            break;
+        }
+        conns.retain(|c| !c.is_finished());
+        let (stream, peer) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                thread::sleep(POLL_INTERVAL);
+                continue;
+            }
+        };
+        if shared.active.load(Ordering::SeqCst) >= shared.config.max_connections {
+            tracing::warn!(%peer, max = shared.config.max_connections, "too many connections");
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        next_id = next_id.wrapping_add(1);
+        let id = next_id;
+        let conn_shared = Arc::clone(shared);
+        let spawned = thread::Builder::new()
+            .name(format!("relay-conn-{id}"))
+            .spawn(move || {
+                let span = tracing::debug_span!("conn", id, %peer);
+                let _enter = span.enter();
+                if let Err(e) = serve_connection(stream, &conn_shared) {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                conn_shared.active.fetch_sub(1, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(handle) => conns.push(handle),
+            Err(e) => {
+                shared.active.fetch_sub(1, Ordering::SeqCst);
+                tracing::error!(error = %e, "cannot spawn a connection thread");
+            }
+        }
+    }
+    for conn in conns {
+        let _ = conn.join();
+    }
+}
+
+/// Serves one connection: sniffs the protocol from the first byte, then loops.
+fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(POLL_INTERVAL))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let mut conn = Conn::new(stream, shared)?;
+    if !conn.fill(1)? {
+        return Ok(());
+    }
+    let result = if conn.buf.first().is_some_and(u8::is_ascii_uppercase) {
+        crate::http::serve(&mut conn)
+    } else {
+        crate::framed::serve(&mut conn)
+    };
+    conn.finish();
+    result
+}
+
+/// One client connection: input buffer, output, and the delay queue when faults ask for one.
+pub(crate) struct Conn<'s> {
+    pub(crate) shared: &'s Arc<Shared>,
+    reader: TcpStream,
+    /// Bytes read and not yet consumed.
+    pub(crate) buf: Vec<u8>,
+    pub(crate) out: Out,
+    delayed: Option<(Sender<Delayed>, JoinHandle<()>)>,
+    last_activity: Instant,
+}
+
+/// The write half, shared with upstream workers and the delay thread.
+pub(crate) type Out = Arc<Mutex<BufWriter<TcpStream>>>;
+
+/// A response waiting for its due time.
+struct Delayed {
+    due: Instant,
+    bytes: Vec<u8>,
+}
+
+impl<'s> Conn<'s> {
+    fn new(stream: TcpStream, shared: &'s Arc<Shared>) -> io::Result<Self> {
+        let out: Out = Arc::new(Mutex::new(BufWriter::with_capacity(
+            64 * 1024,
+            stream.try_clone()?,
+        )));
+        let delayed = if shared.config.faults.delay.is_zero() {
+            None
+        } else {
+            let (tx, rx) = mpsc::channel::<Delayed>();
+            let out = Arc::clone(&out);
+            let handle = thread::Builder::new()
+                .name("relay-delay".into())
+                .spawn(move || delay_loop(&rx, &out))?;
+            Some((tx, handle))
+        };
+        Ok(Self {
+            shared,
+            reader: stream,
+            buf: Vec::with_capacity(8 * 1024),
+            out,
+            delayed,
+            last_activity: Instant::now(),
+        })
+    }
+
+    /// Reads until `buf` holds at least `want` bytes. `Ok(false)` on a clean end of stream,
+    /// shutdown or idle timeout before that.
+    pub(crate) fn fill(&mut self, want: usize) -> io::Result<bool> {
+        let mut tmp = [0u8; 16 * 1024];
+        while self.buf.len() < want {
+            if self.shared.is_stopping() {
+                return Ok(false);
+            }
+            match self.reader.read(&mut tmp) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
+                    self.last_activity = Instant::now();
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if self.last_activity.elapsed() >= self.shared.config.idle_timeout {
+                        tracing::debug!("idle timeout");
+                        return Ok(false);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Drops `n` consumed bytes from the front of the buffer.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.buf.drain(..n.min(self.buf.len()));
+    }
+
+    /// Sends a response now, or when it is due if a delay is configured. Not flushed: call
+    /// [`flush`](Self::flush) once no request is pending.
+    pub(crate) fn send(&self, bytes: Vec<u8>) -> io::Result<()> {
+        match &self.delayed {
+            Some((tx, _)) => tx
+                .send(Delayed {
+                    due: Instant::now() + self.shared.config.faults.delay,
+                    bytes,
+                })
+                .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe)),
+            None => lock(&self.out).write_all(&bytes),
+        }
+    }
+
+    #[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
+    /// A sender usable from another thread (an upstream worker) for one response.
+    pub(crate) fn sender(&self) -> ResponseSender {
+        ResponseSender {
+            out: Arc::clone(&self.out),
+            delayed: self.delayed.as_ref().map(|(tx, _)| tx.clone()),
+            delay: self.shared.config.faults.delay,
+        }
+    }
+
+    /// Flushes what was sent directly (the delay thread flushes on its own).
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        lock(&self.out).flush()
+    }
+
+    /// Ends the connection: stops the delay thread after it sent what is queued.
+    fn finish(&mut self) {
+        if let Some((tx, handle)) = self.delayed.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        let _ = self.flush();
+    }
+}
+
+/// Sends one response from another thread; see [`Conn::sender`].
+#[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
+pub(crate) struct ResponseSender {
+    out: Out,
+    delayed: Option<Sender<Delayed>>,
+    delay: Duration,
+}
+
+#[allow(dead_code)]
+impl ResponseSender {
+    /// Sends and flushes (or queues for the delay thread).
+    pub(crate) fn send(self, bytes: Vec<u8>) {
+        match self.delayed {
+            Some(tx) => {
+                let _ = tx.send(Delayed {
+                    due: Instant::now() + self.delay,
+                    bytes,
+                });
+            }
+            None => {
+                let mut w = lock(&self.out);
+                if let Err(e) = w.write_all(&bytes).and_then(|()| w.flush()) {
+                    tracing::debug!(error = %e, "client gone before an upstream response");
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn lock(out: &Out) -> std::sync::MutexGuard<'_, BufWriter<TcpStream>> {
+    out.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Releases delayed responses in order when due; flushes whenever it waits.
+fn delay_loop(rx: &Receiver<Delayed>, out: &Out) {
+    loop {
+        let item = match rx.try_recv() {
+            Ok(item) => item,
+            Err(TryRecvError::Empty) => {
+                if lock(out).flush().is_err() {
+                    return;
+                }
+                match rx.recv() {
+                    Ok(item) => item,
+                    Err(_) => return,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        let now = Instant::now();
+        if item.due > now {
+            if lock(out).flush().is_err() {
+                return;
+            }
+            thread::sleep(item.due - now);
+        }
+        if lock(out).write_all(&item.bytes).is_err() {
+            return;
+        }
+    }
+    let _ = lock(out).flush();
+}
