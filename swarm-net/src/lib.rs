@@ -15,3 +15,10 @@ pub mod codec;
 mod error;
 
 pub use error::{Error, Fault, ProtocolError};
+pub mod client;
+pub mod driver;
+pub mod http;
+#[cfg(feature = "std")]
+pub mod std_net;
+pub mod time;
+pub mod url;

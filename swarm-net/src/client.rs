@@ -1,0 +1,604 @@
+//! Chunk clients over any byte stream: [`FramedClient`] (the DeBoot chunk protocol) and
+//! [`HttpClient`] (Bee's `GET /chunks/{address}`), both pipelined, both behind the
+//! [`ChunkClient`] trait the [driver](crate::driver) uses.
+//!
+//! # The stream contract
+//! A stream is any `embedded_io::Read + Write`. Its `read` must return within a bounded time:
+//! `Err` of kind [`ErrorKind::TimedOut`] (or `Interrupted`) means "nothing arrived yet" and is
+//! not a failure; `Ok(0)` is the end of the stream. This is how per-request timeouts work
+//! without threads: the adapters ([`crate::std_net`], [`crate::smoltcp_net`]) give their
+//! streams a short read timeout. Any other error ends the connection.
+//!
+//! # Memory
+//! A client borrows one buffer for its whole life (requests to send, bytes received, and for
+//! HTTP the body being assembled), at least [`MIN_BUF_LEN`] bytes; a bigger buffer means fewer
+//! reads. [`FramedClient::into_parts`] / [`HttpClient::into_parts`] give it back.
+
+use embedded_io::{Error as _, ErrorKind, Read, Write};
+use swarm_bmt::ChunkAddress;
+
+use crate::codec::{self, Message, MAX_CHUNK_DATA_LEN, MAX_FRAME_LEN};
+use crate::http::{self, ResponseParser, MAX_HEAD_LEN};
+use crate::time::Clock;
+use crate::url::NodeAddr;
+use crate::Error;
+
+/// Bytes of a client's buffer set aside for requests not yet sent.
+pub const TX_BUF_LEN: usize = 2048;
+/// The smallest buffer a client accepts: requests, an HTTP body of [`MAX_CHUNK_DATA_LEN`]
+/// bytes, and a receive area that holds a whole frame or response head.
+pub const MIN_BUF_LEN: usize = TX_BUF_LEN + BODY_LEN + MAX_HEAD_LEN;
+/// The most requests a client keeps in flight on one connection.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+const BODY_LEN: usize = MAX_CHUNK_DATA_LEN;
+// The framed receive area must hold a whole frame.
+const _: () = assert!(MIN_BUF_LEN - TX_BUF_LEN >= MAX_FRAME_LEN);
+
+/// One answer from a node, for the request the caller tagged with `token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Answer<'a> {
+    /// The node's bytes for the chunk (unverified).
+    Chunk {
+        /// The request's token.
+        token: u32,
+        /// The bytes, to be verified against the address asked for.
+        data: &'a [u8],
+    },
+    /// The node does not have the chunk.
+    NotFound {
+        /// The request's token.
+        token: u32,
+    },
+    /// The node failed the request: an HTTP status other than 200 and 404, or a framed
+    /// `Error` code.
+    Error {
+        /// The request's token.
+        token: u32,
+        /// HTTP status or framed error code.
+        code: u16,
+    },
+    /// A framed `FeedUpdate` (unverified).
+    FeedUpdate {
+        /// The request's token.
+        token: u32,
+        /// The update's index.
+        index: u64,
+        /// The update's single-owner chunk.
+        data: &'a [u8],
+    },
+}
+
+impl Answer<'_> {
+    /// The token of the request this answers.
+    #[must_use]
+    pub const fn token(&self) -> u32 {
+        match self {
+            Self::Chunk { token, .. }
+            | Self::NotFound { token }
+            | Self::Error { token, .. }
+            | Self::FeedUpdate { token, .. } => *token,
+        }
+    }
+}
+
+/// A pipelined chunk client on one connection.
+///
+/// Requests are tagged by the caller with a `token` that is unique among its requests in flight
+/// on this client; answers carry it back, in any order.
+pub trait ChunkClient {
+    /// How many requests the node lets this client have in flight.
+    fn capacity(&self) -> usize;
+
+    /// Queues a request for the chunk at `address` (sent by [`ChunkClient::flush`], or earlier
+    /// when the queue is full).
+    ///
+    /// # Errors
+    /// An I/O error while sending a full queue.
+    fn request(&mut self, token: u32, address: &ChunkAddress) -> Result<(), Error>;
+
+    /// Sends every queued request.
+    ///
+    /// # Errors
+    /// An I/O error; the connection is then unusable.
+    fn flush(&mut self) -> Result<(), Error>;
+
+    /// The next answer: from bytes already received, else (if `read`) after one read from the
+    /// stream, which may block up to the stream's read timeout. `Ok(None)`: no whole answer
+    /// yet.
+    ///
+    /// # Errors
+    /// An I/O error, the end of the stream, or a protocol violation; all end the connection.
+    fn poll_answer(&mut self, read: bool) -> Result<Option<Answer<'_>>, Error>;
+
+    /// Whether an answer is buffered (so [`ChunkClient::poll_answer`] makes progress without
+    /// reading).
+    fn has_buffered(&self) -> bool;
+
+    /// Whether the node announced that it closes the connection (HTTP `Connection: close`):
+    /// no new requests; reconnect for them.
+    fn is_closing(&self) -> bool;
+}
+
+/// Receive-side buffer bookkeeping shared by both clients.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rx {
+    start: usize,
+    end: usize,
+}
+
+/// A client of the DeBoot chunk protocol (`docs/PROTOCOL.md`) over a stream `S`.
+pub struct FramedClient<'b, S> {
+    stream: S,
+    buf: &'b mut [u8],
+    tx_len: usize,
+    rx: Rx,
+    consume: usize,
+    capacity: usize,
+}
+
+/// A minimal Bee HTTP/1.1 client (`GET /chunks/{address}`, keep-alive, pipelined) over a
+/// stream `S`.
+pub struct HttpClient<'b, S> {
+    stream: S,
+    buf: &'b mut [u8],
+    tx_len: usize,
+    rx: Rx,
+    parser: ResponseParser,
+    tokens: heapless::Deque<u32, MAX_IN_FLIGHT>,
+    authority: heapless::String<{ crate::url::MAX_HOST_LEN + 8 }>,
+    closing: bool,
+}
+
+impl<'b, S: Read + Write> FramedClient<'b, S> {
+    /// A client over `stream` using `buf`; no I/O until [`FramedClient::handshake`].
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] below [`MIN_BUF_LEN`] bytes.
+    pub fn new(stream: S, buf: &'b mut [u8]) -> Result<Self, Error> {
+        check_buf(buf)?;
+        Ok(Self {
+            stream,
+            buf,
+            tx_len: 0,
+            rx: Rx::default(),
+            consume: 0,
+            capacity: 1,
+        })
+    }
+
+    /// Sends `Hello` and waits for `HelloAck` until `timeout_ms` have passed on `clock`.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`], [`Error::BadMagic`], [`Error::UnsupportedVersion`],
+    /// [`Error::Closed`] (the server refused), I/O and framing errors.
+    pub fn handshake<K: Clock>(&mut self, clock: &K, timeout_ms: u64) -> Result<(), Error> {
+        let deadline = clock.now().add_millis(timeout_ms);
+        let mut frame = [0u8; 16];
+        let n = Message::hello().encode(&mut frame)?;
+        write_all(&mut self.stream, frame.get(..n).unwrap_or_default())?;
+        self.stream.flush().map_err(io_error)?;
+        loop {
+            self.apply_consume();
+            let data = self
+                .buf
+                .get(TX_BUF_LEN + self.rx.start..TX_BUF_LEN + self.rx.end)
+                .unwrap_or_default();
+            if let Some(frame) = codec::decode_frame(data)? {
+                self.consume = frame.len();
+                return match frame.message()? {
+                    Message::HelloAck {
+                        magic,
+                        version,
+                        max_in_flight,
+                        ..
+                    } => {
+                        if magic != codec::MAGIC {
+                            return Err(Error::BadMagic);
+                        }
+                        if version != codec::PROTOCOL_VERSION {
+                            return Err(Error::UnsupportedVersion { version });
+                        }
+                        self.capacity = usize::from(max_in_flight).clamp(1, MAX_IN_FLIGHT);
+                        Ok(())
+                    }
+                    Message::Close { code, .. } => Err(Error::Closed { code }),
+                    other => Err(Error::UnexpectedMessage { tag: other.tag() }),
+                };
+            }
+            if clock.now() >= deadline {
+                return Err(Error::Timeout);
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Queues a `GetFeedUpdate` (the optional feed helper; the answer is
+    /// [`Answer::FeedUpdate`], `NotFound` or `Error`, and must be verified by the caller).
+    ///
+    /// # Errors
+    /// An I/O error while sending a full queue.
+    pub fn request_feed_update(
+        &mut self,
+        token: u32,
+        owner: &[u8; 20],
+        topic: &[u8; 32],
+        after: u64,
+    ) -> Result<(), Error> {
+        self.queue(&Message::GetFeedUpdate {
+            id: token,
+            owner: *owner,
+            topic: *topic,
+            after,
+        })
+    }
+
+    /// Sends `Close { code }` (best effort) and returns the stream and the buffer.
+    pub fn close(mut self, code: u16) -> (S, &'b mut [u8]) {
+        let _ = self.queue(&Message::Close { id: 0, code });
+        let _ = ChunkClient::flush(&mut self);
+        self.into_parts()
+    }
+
+    /// The stream and the buffer, for reuse.
+    pub fn into_parts(self) -> (S, &'b mut [u8]) {
+        (self.stream, self.buf)
+    }
+
+    /// The underlying stream.
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    fn queue(&mut self, msg: &Message<'_>) -> Result<(), Error> {
+        let mut frame = [0u8; 96];
+        let n = msg.encode(&mut frame)?;
+        if self.tx_len + n > TX_BUF_LEN {
+            ChunkClient::flush(self)?;
+        }
+        let dst = self
+            .buf
+            .get_mut(self.tx_len..self.tx_len + n)
+            .ok_or(Error::BufferTooSmall {
+                len: TX_BUF_LEN,
+                min: n,
+            })?;
+        dst.copy_from_slice(frame.get(..n).unwrap_or_default());
+        self.tx_len += n;
+        Ok(())
+    }
+
+    fn apply_consume(&mut self) {
+        self.rx.start = self.rx.start.saturating_add(self.consume).min(self.rx.end);
+        self.consume = 0;
+        if self.rx.start == self.rx.end {
+            self.rx = Rx::default();
+        }
+    }
+
+    /// One read into the receive area; `Ok(false)` if nothing arrived.
+    fn fill(&mut self) -> Result<bool, Error> {
+        let rx = self.buf.get_mut(TX_BUF_LEN..).unwrap_or_default();
+        fill(&mut self.stream, rx, &mut self.rx)
+    }
+}
+
+impl<S: Read + Write> ChunkClient for FramedClient<'_, S> {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn request(&mut self, token: u32, address: &ChunkAddress) -> Result<(), Error> {
+        self.queue(&Message::GetChunk {
+            id: token,
+            address: address.0,
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        flush_tx(&mut self.stream, self.buf, &mut self.tx_len)
+    }
+
+    fn poll_answer(&mut self, read: bool) -> Result<Option<Answer<'_>>, Error> {
+        self.apply_consume();
+        let mut may_read = read;
+        loop {
+            let data = self
+                .buf
+                .get(TX_BUF_LEN + self.rx.start..TX_BUF_LEN + self.rx.end)
+                .unwrap_or_default();
+            match codec::decode_frame(data)? {
+                Some(frame) => {
+                    self.consume = frame.len();
+                    match frame.message() {
+                        Err(Error::UnknownMessage { .. }) => {
+                            // Unknown tag: skipped (docs/PROTOCOL.md §5).
+                            self.apply_consume();
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                        Ok(Message::Pong { .. }) => {
+                            self.apply_consume();
+                            continue;
+                        }
+                        Ok(_) => {}
+                    }
+                    break;
+                }
+                None => {
+                    if !may_read || !self.fill()? {
+                        return Ok(None);
+                    }
+                    may_read = false;
+                }
+            }
+        }
+        // Decode again from the buffer so the answer borrows `self.buf` for the caller.
+        let data = self
+            .buf
+            .get(TX_BUF_LEN + self.rx.start..TX_BUF_LEN + self.rx.end)
+            .unwrap_or_default();
+        let msg = codec::decode(data)?.ok_or(Error::MalformedMessage)?.0;
+        match msg {
+            Message::Chunk { id, data } => Ok(Some(Answer::Chunk { token: id, data })),
+            Message::NotFound { id } => Ok(Some(Answer::NotFound { token: id })),
+            Message::Error { id, code } => Ok(Some(Answer::Error { token: id, code })),
+            Message::FeedUpdate { id, index, data } => Ok(Some(Answer::FeedUpdate {
+                token: id,
+                index,
+                data,
+            })),
+            Message::Close { code, .. } => Err(Error::Closed { code }),
+            other => Err(Error::UnexpectedMessage { tag: other.tag() }),
+        }
+    }
+
+    fn has_buffered(&self) -> bool {
+        let start = self.rx.start.saturating_add(self.consume).min(self.rx.end);
+        let data = self
+            .buf
+            .get(TX_BUF_LEN + start..TX_BUF_LEN + self.rx.end)
+            .unwrap_or_default();
+        !matches!(codec::decode_frame(data), Ok(None))
+    }
+
+    fn is_closing(&self) -> bool {
+        false
+    }
+}
+
+impl<'b, S: Read + Write> HttpClient<'b, S> {
+    /// A client for the Bee node at `node` over `stream`, using `buf`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] below [`MIN_BUF_LEN`] bytes.
+    pub fn new(stream: S, buf: &'b mut [u8], node: &NodeAddr<'_>) -> Result<Self, Error> {
+        check_buf(buf)?;
+        let mut authority = heapless::String::new();
+        node.write_authority(&mut authority)
+            .map_err(|_| Error::BadUrl)?;
+        Ok(Self {
+            stream,
+            buf,
+            tx_len: 0,
+            rx: Rx::default(),
+            parser: ResponseParser::new(),
+            tokens: heapless::Deque::new(),
+            authority,
+            closing: false,
+        })
+    }
+
+    /// The stream and the buffer, for reuse.
+    pub fn into_parts(self) -> (S, &'b mut [u8]) {
+        (self.stream, self.buf)
+    }
+
+    /// The underlying stream.
+    pub fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Requests sent or queued and not yet answered.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.tokens.len()
+    }
+}
+
+impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
+    fn capacity(&self) -> usize {
+        MAX_IN_FLIGHT
+    }
+
+    fn request(&mut self, token: u32, address: &ChunkAddress) -> Result<(), Error> {
+        if self.tokens.is_full() {
+            return Err(Error::BufferTooSmall {
+                len: MAX_IN_FLIGHT,
+                min: MAX_IN_FLIGHT + 1,
+            });
+        }
+        let mut req = [0u8; http::MAX_REQUEST_LEN];
+        let mut w = ReqWriter {
+            buf: &mut req,
+            pos: 0,
+        };
+        write_request(&mut w, self.authority.as_str(), address)?;
+        let n = w.pos;
+        if self.tx_len + n > TX_BUF_LEN {
+            self.flush()?;
+        }
+        let dst = self
+            .buf
+            .get_mut(self.tx_len..self.tx_len + n)
+            .ok_or(Error::BufferTooSmall {
+                len: TX_BUF_LEN,
+                min: n,
+            })?;
+        dst.copy_from_slice(req.get(..n).unwrap_or_default());
+        self.tx_len += n;
+        // Cannot fail: checked `is_full` above.
+        let _ = self.tokens.push_back(token);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        flush_tx(&mut self.stream, self.buf, &mut self.tx_len)
+    }
+
+    fn poll_answer(&mut self, read: bool) -> Result<Option<Answer<'_>>, Error> {
+        let mut may_read = read;
+        loop {
+            let (_, rest) = self.buf.split_at_mut(TX_BUF_LEN.min(self.buf.len()));
+            let (body, rx) = rest.split_at_mut(BODY_LEN.min(rest.len()));
+            let input = rx.get(self.rx.start..self.rx.end).unwrap_or_default();
+            let (used, status) = self.parser.handle(input, body)?;
+            self.rx.start += used;
+            if self.rx.start == self.rx.end {
+                self.rx = Rx::default();
+            }
+            if let Some(st) = status {
+                let token = self.tokens.pop_front().ok_or(Error::UnexpectedMessage {
+                    tag: u32::from(st.code),
+                })?;
+                self.closing |= st.close;
+                let body = self
+                    .buf
+                    .get(TX_BUF_LEN..TX_BUF_LEN + st.body_len)
+                    .unwrap_or_default();
+                return Ok(Some(match st.code {
+                    200 => Answer::Chunk { token, data: body },
+                    404 => Answer::NotFound { token },
+                    code => Answer::Error { token, code },
+                }));
+            }
+            if self.closing {
+                return Err(Error::ConnectionClosed);
+            }
+            if !may_read {
+                return Ok(None);
+            }
+            may_read = false;
+            let rx = self
+                .buf
+                .get_mut(TX_BUF_LEN + BODY_LEN..)
+                .unwrap_or_default();
+            if !fill(&mut self.stream, rx, &mut self.rx)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn has_buffered(&self) -> bool {
+        // Conservative: any unparsed byte might complete an answer.
+        self.rx.end > self.rx.start
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing
+    }
+}
+
+fn check_buf(buf: &[u8]) -> Result<(), Error> {
+    if buf.len() < MIN_BUF_LEN {
+        return Err(Error::BufferTooSmall {
+            len: buf.len(),
+            min: MIN_BUF_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// One read into `area[rx.end..]` (compacting first when full); `Ok(false)` if nothing came.
+fn fill<S: Read>(stream: &mut S, area: &mut [u8], rx: &mut Rx) -> Result<bool, Error> {
+    if rx.end == area.len() && rx.start > 0 {
+        area.copy_within(rx.start..rx.end, 0);
+        rx.end -= rx.start;
+        rx.start = 0;
+    }
+    let free = area.get_mut(rx.end..).unwrap_or_default();
+    if free.is_empty() {
+        // A frame or head larger than the area: the codec or parser reports it first.
+        return Err(Error::BufferTooSmall {
+            len: area.len(),
+            min: area.len() + 1,
+        });
+    }
+    match stream.read(free) {
+        Ok(0) => Err(Error::ConnectionClosed),
+        Ok(n) => {
+            rx.end += n.min(free.len());
+            Ok(true)
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Interrupted) => Ok(false),
+        Err(e) => Err(io_error(e)),
+    }
+}
+
+fn flush_tx<S: Write>(stream: &mut S, buf: &[u8], tx_len: &mut usize) -> Result<(), Error> {
+    if *tx_len == 0 {
+        return Ok(());
+    }
+    let data = buf.get(..*tx_len).unwrap_or_default();
+    *tx_len = 0;
+    write_all(stream, data)?;
+    stream.flush().map_err(io_error)
+}
+
+pub(crate) fn write_all<S: Write>(stream: &mut S, mut data: &[u8]) -> Result<(), Error> {
+    while !data.is_empty() {
+        match stream.write(data) {
+            Ok(0) => return Err(Error::Io(ErrorKind::WriteZero)),
+            Ok(n) => data = data.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(e)),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn io_error<E: embedded_io::Error>(e: E) -> Error {
+    match e.kind() {
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            Error::ConnectionClosed
+        }
+        kind => Error::Io(kind),
+    }
+}
+
+struct ReqWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl core::fmt::Write for ReqWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.pos.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let dst = self.buf.get_mut(self.pos..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.pos = end;
+        Ok(())
+    }
+}
+
+fn write_request(
+    w: &mut ReqWriter<'_>,
+    authority: &str,
+    address: &ChunkAddress,
+) -> Result<(), Error> {
+    use core::fmt::Write as _;
+    let res = (|| {
+        w.write_str("GET /chunks/")?;
+        for b in address.0 {
+            write!(w, "{b:02x}")?;
+        }
+        w.write_str(" HTTP/1.1\r\nHost: ")?;
+        w.write_str(authority)?;
+        w.write_str("\r\n\r\n")
+    })();
+    res.map_err(|_| Error::BufferTooSmall {
+        len: http::MAX_REQUEST_LEN,
+        min: http::MAX_REQUEST_LEN + 1,
+    })
+}
