@@ -6,7 +6,7 @@
 //! A stream is any `embedded_io::Read + Write`. Its `read` must return within a bounded time:
 //! `Err` of kind [`ErrorKind::TimedOut`] (or `Interrupted`) means "nothing arrived yet" and is
 //! not a failure; `Ok(0)` is the end of the stream. This is how per-request timeouts work
-//! without threads: the adapters ([`crate::std_net`], [`crate::smoltcp_net`]) give their
+//! without threads: the adapters (`std_net`, `smoltcp_net`) give their
 //! streams a short read timeout. Any other error ends the connection.
 //!
 //! # Memory

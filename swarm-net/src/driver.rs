@@ -25,8 +25,8 @@ pub const MAX_RECONNECTS: u32 = 3;
 /// Bytes of verified output the driver copies out of the retrieval per call.
 pub const OUT_BUF_LEN: usize = 4096;
 
-/// Opens streams to nodes: `std::net::TcpStream` ([`crate::std_net::StdConnector`]), a smoltcp
-/// socket ([`crate::smoltcp_net`]), or an in-memory pipe in tests.
+/// Opens streams to nodes: `std::net::TcpStream` (`std_net::StdConnector`), a smoltcp
+/// socket (`smoltcp_net`), or an in-memory pipe in tests.
 ///
 /// The streams follow the [stream contract](crate::client#the-stream-contract): reads return
 /// within a bounded time (`TimedOut` = nothing yet).
