@@ -23,6 +23,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use swarm_bmt::bench::{lane_permutations, portable_chunk_address, portable_permutations};
+use swarm_bmt::splitter::ParallelSplitter;
 use swarm_bmt::{chunk_address, chunk_addresses, keccak256, ChunkAddress, Splitter};
 
 const CHUNKS: usize = 16_384;
@@ -241,6 +242,26 @@ fn main() {
         Some((ve / ceiling, "of (a)")),
         &e,
     );
+
+    // (f) Parallel splitter on 2 threads.
+    let mut root_f = ChunkAddress::default();
+    let f = measure(|| {
+        let mut s = ParallelSplitter::new().with_threads(2);
+        for piece in data.chunks(1 << 20) {
+            s.write(piece).unwrap();
+        }
+        root_f = s.finish().unwrap();
+        u64::from(root_f.0[0])
+    });
+    let vf = mbs(TOTAL, &f);
+    row(
+        "(f) ParallelSplitter, 2 threads",
+        vf,
+        "MB/s",
+        Some((vf / ve, "of (e), bar 1.8")),
+        &f,
+    );
+    assert_eq!(root_e, root_f, "parallel splitter disagrees");
 
     println!(
         "chunk 0 = {}, keccak256(all addresses) = {}, root = {root_e}",

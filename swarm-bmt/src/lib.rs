@@ -26,8 +26,10 @@
 //! - the splitter's memory is fixed (one buffer per tree level, [`MAX_TREE_LEVELS`]).
 //!
 //! # Features
-//! - `alloc`, `std`: `std` adds `std::error::Error` through `core::error::Error` (already on
-//!   every target) and, later, the multi-threaded splitter.
+//! - `alloc`, `std`: `std` adds the multi-threaded `splitter::ParallelSplitter`
+//!   (`std::error::Error` comes through `core::error::Error` on every target).
+//! - SIMD needs no feature: on x86_64 the AVX-512 or AVX2 kernels are chosen at run time
+//!   ([`backend`]); `--cfg deboot_scalar` forces the portable path.
 //! - `defmt`: derives `defmt::Format` on public types.
 //!
 //! Spec: `../shared/spec/chunks.md` §1–3.
@@ -57,7 +59,9 @@ pub use error::Error;
 pub use hasher::{bmt_root, chunk_address, chunk_address_of, chunk_addresses, Hasher, ZERO_HASHES};
 pub use keccak::{keccak256, Keccak256};
 pub use lanes::{backend, Backend};
-pub use splitter::{ChunkSink, NoSink, Splitter, MAX_FILE_LEN, MAX_TREE_LEVELS};
+#[cfg(feature = "std")]
+pub use splitter::ParallelSplitter;
+pub use splitter::{ChunkSink, NoSink, Splitter, LEAF_BATCH, MAX_FILE_LEN, MAX_TREE_LEVELS};
 
 /// Bytes of the little-endian span that starts every content-addressed chunk.
 pub const SPAN_SIZE: usize = 8;

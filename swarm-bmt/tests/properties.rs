@@ -14,7 +14,11 @@
 //! address.
 
 use proptest::prelude::*;
-use swarm_bmt::{chunk_address, keccak256, ChunkAddress, Hasher, Span, Splitter};
+use swarm_bmt::splitter::ParallelSplitter;
+use swarm_bmt::{
+    chunk_address, chunk_address_of, chunk_addresses, keccak256, ChunkAddress, Error, Hasher, Span,
+    Splitter,
+};
 
 /// The tree rule of `../shared/spec/chunks.md` §3.1, written as plainly as possible: cut leaves,
 /// then group each level by 128, wrapping groups of two or more and promoting a lone last one.
@@ -60,8 +64,95 @@ fn split_in_pieces(data: &[u8], piece: usize) -> ChunkAddress {
     s.finish().unwrap()
 }
 
+/// Every chunk a splitter hands to its sink, in order.
+type Emitted = Vec<(ChunkAddress, Vec<u8>)>;
+
+fn collect_sequential(data: &[u8], piece: usize) -> (ChunkAddress, Emitted) {
+    let mut out: Emitted = Vec::new();
+    let root = {
+        let mut s = Splitter::with_sink(|a: &ChunkAddress, c: &[u8]| {
+            out.push((*a, c.to_vec()));
+            Ok(())
+        });
+        for p in data.chunks(piece.max(1)) {
+            s.write(p).unwrap();
+        }
+        s.finish().unwrap()
+    };
+    (root, out)
+}
+
+fn collect_parallel(data: &[u8], piece: usize, threads: usize) -> (ChunkAddress, Emitted) {
+    let mut out: Emitted = Vec::new();
+    let root = {
+        let mut s = ParallelSplitter::with_sink(|a: &ChunkAddress, c: &[u8]| {
+            out.push((*a, c.to_vec()));
+            Ok(())
+        })
+        .with_threads(threads);
+        for p in data.chunks(piece.max(1)) {
+            s.write(p).unwrap();
+        }
+        s.finish().unwrap()
+    };
+    (root, out)
+}
+
+/// The sink saw every chunk of the tree, each at its address, leaves in content order and
+/// every intermediate chunk after all of its children, the root last.
+fn assert_well_ordered(data: &[u8], root: ChunkAddress, emitted: &Emitted) {
+    let mut seen = std::collections::HashSet::new();
+    let mut leaf_bytes = Vec::new();
+    for (addr, chunk) in emitted {
+        assert_eq!(chunk_address_of(chunk).unwrap(), *addr);
+        let span = u64::from_le_bytes(chunk[..8].try_into().unwrap());
+        if span <= 4096 {
+            leaf_bytes.extend_from_slice(&chunk[8..]);
+        } else {
+            for child in chunk[8..].chunks(32) {
+                assert!(seen.contains(child), "child emitted after its parent");
+            }
+        }
+        seen.insert(addr.0.to_vec());
+    }
+    assert_eq!(leaf_bytes, data, "leaves out of content order");
+    assert_eq!(emitted.last().map(|(a, _)| *a), Some(root));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn batch_addresses_equal_one_by_one(
+        chunks in proptest::collection::vec(
+            (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..=4096)), 0..=20),
+    ) {
+        let stored: Vec<Vec<u8>> = chunks
+            .iter()
+            .map(|(span, p)| span.to_le_bytes().iter().chain(p).copied().collect())
+            .collect();
+        let refs: Vec<&[u8]> = stored.iter().map(Vec::as_slice).collect();
+        let mut out = vec![ChunkAddress::default(); refs.len()];
+        chunk_addresses(&refs, &mut out).unwrap();
+        for (c, a) in refs.iter().zip(&out) {
+            prop_assert_eq!(*a, chunk_address_of(c).unwrap());
+        }
+    }
+
+    #[test]
+    fn parallel_splitter_equals_splitter(
+        len in prop_oneof![0usize..=40 * 4096, (255usize * 4096)..=(258usize * 4096)],
+        piece in 1usize..200_000,
+        threads in 1usize..=4,
+        seed in any::<u8>(),
+    ) {
+        let data = content(len, seed);
+        let (root, seq) = collect_sequential(&data, piece);
+        let (par_root, par) = collect_parallel(&data, piece, threads);
+        prop_assert_eq!(par_root, root);
+        prop_assert!(par == seq, "parallel sink order differs");
+        assert_well_ordered(&data, root, &seq);
+    }
 
     #[test]
     fn incremental_equals_one_shot_for_any_split(
@@ -133,6 +224,74 @@ fn splitter_equals_reference_at_tree_edges() {
             "len {len}"
         );
     }
+}
+
+#[test]
+fn splitter_equals_reference_around_leaf_batches() {
+    const C: usize = 4096;
+    for len in [
+        8 * C - 1,
+        8 * C,
+        8 * C + 1,
+        16 * C,
+        136 * C + 7,
+        256 * C,
+        256 * C + 1,
+    ] {
+        let data = content(len, 11);
+        let (root, seq) = collect_sequential(&data, 3000);
+        assert_eq!(root, reference_root(&data), "len {len}");
+        assert_well_ordered(&data, root, &seq);
+        let (par_root, par) = collect_parallel(&data, 1 << 20, 2);
+        assert_eq!(par_root, root, "len {len}");
+        assert!(par == seq, "len {len}: parallel sink order differs");
+    }
+}
+
+#[test]
+fn batch_api_rejects_bad_input_before_hashing() {
+    let good = [0u8; 8];
+    let short = [0u8; 7];
+    let long = [0u8; 4105];
+    let mut out = [ChunkAddress([9; 32]); 2];
+    assert_eq!(
+        chunk_addresses(&[&good], &mut out),
+        Err(Error::BatchMismatch {
+            chunks: 1,
+            addresses: 2
+        })
+    );
+    assert_eq!(
+        chunk_addresses(&[&good, &short], &mut out),
+        Err(Error::ChunkTooShort { len: 7 })
+    );
+    assert_eq!(
+        chunk_addresses(&[&long, &good], &mut out),
+        Err(Error::PayloadTooLong { len: 4097 })
+    );
+    assert_eq!(out, [ChunkAddress([9; 32]); 2], "nothing written on error");
+    chunk_addresses(&[&good, &long[..4104]], &mut out).unwrap();
+    assert_eq!(out[1], chunk_address_of(&long[..4104]).unwrap());
+}
+
+#[test]
+fn parallel_splitter_stops_on_a_refusing_sink() {
+    let data = content(300 * 4096, 5);
+    let mut n = 0;
+    let mut s = ParallelSplitter::with_sink(|_: &ChunkAddress, _: &[u8]| {
+        n += 1;
+        if n == 200 {
+            Err(Error::Sink)
+        } else {
+            Ok(())
+        }
+    })
+    .with_threads(2);
+    let result = match s.write(&data) {
+        Ok(()) => s.finish().map(|_| ()),
+        Err(e) => Err(e),
+    };
+    assert_eq!(result, Err(Error::Sink));
 }
 
 #[test]

@@ -1,0 +1,180 @@
+//! The splitter on several threads (feature `std`).
+
+use core::num::NonZeroUsize;
+use std::thread;
+use std::vec::Vec;
+
+use super::{grown_len, Leaves, NoSink, Tree, CHUNK_LEN};
+use crate::{chunk_addresses, ChunkAddress, ChunkSink, Error, LEAF_BATCH};
+
+/// Leaves each thread hashes per batch of a [`ParallelSplitter`] (512 KiB of content).
+pub const LEAVES_PER_THREAD: usize = 128;
+
+/// Largest number of threads a [`ParallelSplitter`] uses.
+pub const MAX_THREADS: usize = 64;
+
+/// The [`Splitter`](super::Splitter) with the leaf hashing spread over several threads
+/// (feature `std`): same root reference, same chunks handed to the sink in the same order.
+///
+/// Content is buffered in batches of [`LEAVES_PER_THREAD`] leaves per thread (1 MiB with two
+/// threads). A full batch is cut into one contiguous run of leaves per thread; each thread
+/// hashes its run with [`chunk_addresses`] (8 leaves side by side in the SIMD lanes on
+/// x86_64), the calling thread taking the first run. Then the calling thread hands the leaves
+/// to the sink in order and builds the intermediate chunks (1 in 128 of all chunks) itself.
+/// The sink is only ever called from the thread that calls [`write`](Self::write) and
+/// [`finish`](Self::finish), so it need not be `Send`.
+///
+/// Memory: the batch buffer, `threads · LEAVES_PER_THREAD · 4104` bytes on the heap (about
+/// 1 MiB for 2 threads), plus the tree levels (about 32 KiB) inline. Threads are scoped and
+/// spawned per batch (one spawn per 512 KiB of content per extra thread).
+///
+/// ```
+/// use swarm_bmt::splitter::{root_of, ParallelSplitter};
+/// let data = vec![7u8; 3 * 1024 * 1024 + 5];
+/// let mut s = ParallelSplitter::new().with_threads(2);
+/// s.write(&data)?;
+/// assert_eq!(s.finish()?, root_of(&data)?);
+/// # Ok::<(), swarm_bmt::Error>(())
+/// ```
+pub struct ParallelSplitter<S: ChunkSink = NoSink> {
+    leaves: Leaves<Vec<[u8; CHUNK_LEN]>>,
+    addrs: Vec<ChunkAddress>,
+    tree: Tree<S>,
+    total: u64,
+    threads: usize,
+}
+
+impl ParallelSplitter<NoSink> {
+    /// A splitter that only computes the root reference, on as many threads as
+    /// [`std::thread::available_parallelism`] (at most [`MAX_THREADS`]).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_sink(NoSink)
+    }
+}
+
+impl Default for ParallelSplitter<NoSink> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: ChunkSink> ParallelSplitter<S> {
+    /// A splitter that hands every chunk it produces to `sink`, on as many threads as
+    /// [`std::thread::available_parallelism`] (at most [`MAX_THREADS`]).
+    pub fn with_sink(sink: S) -> Self {
+        let threads = thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        Self::build(sink, threads)
+    }
+
+    /// The same splitter on `threads` threads (the calling one included; clamped to
+    /// `1..=MAX_THREADS`). Call it before writing: it drops buffered content.
+    #[must_use]
+    pub fn with_threads(self, threads: usize) -> Self {
+        Self::build(self.tree.sink, threads)
+    }
+
+    fn build(sink: S, threads: usize) -> Self {
+        let threads = threads.clamp(1, MAX_THREADS);
+        let slots = threads * LEAVES_PER_THREAD;
+        Self {
+            leaves: Leaves::new(std::vec![[0; CHUNK_LEN]; slots]),
+            addrs: std::vec![ChunkAddress::default(); slots],
+            tree: Tree::new(sink),
+            total: 0,
+            threads,
+        }
+    }
+
+    /// Threads used for leaf hashing, the calling one included.
+    #[must_use]
+    pub const fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Content bytes written so far.
+    #[must_use]
+    pub const fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether no content has been written.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The sink, e.g. to read what it collected.
+    pub fn sink(&self) -> &S {
+        &self.tree.sink
+    }
+
+    /// Appends `data` to the content.
+    ///
+    /// # Errors
+    /// [`Error::FileTooLarge`] past [`MAX_FILE_LEN`](super::MAX_FILE_LEN) bytes (nothing of
+    /// `data` is taken then); [`Error::Sink`] if the sink refused a chunk.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        let grown = grown_len(self.total, data)?;
+        let mut rest = self.leaves.fill(data);
+        while !rest.is_empty() {
+            self.flush()?;
+            rest = self.leaves.fill(rest);
+        }
+        self.total = grown;
+        Ok(())
+    }
+
+    /// Ends the content and returns its root chunk address (the file's reference).
+    ///
+    /// # Errors
+    /// [`Error::Sink`] if the sink refused a chunk.
+    pub fn finish(mut self) -> Result<ChunkAddress, Error> {
+        self.flush()?;
+        self.tree.finish()
+    }
+
+    /// Like [`finish`](Self::finish), but also gives the sink back.
+    ///
+    /// # Errors
+    /// [`Error::Sink`] if the sink refused a chunk.
+    pub fn finish_with_sink(mut self) -> Result<(ChunkAddress, S), Error> {
+        self.flush()?;
+        let root = self.tree.finish()?;
+        Ok((root, self.tree.sink))
+    }
+
+    /// Hashes the buffered leaves on the threads, then hands them to the sink in order.
+    fn flush(&mut self) -> Result<(), Error> {
+        let count = self.leaves.seal();
+        let chunks: Vec<&[u8]> = (0..count).map(|i| self.leaves.chunk(i)).collect();
+        let addrs = self.addrs.get_mut(..count).ok_or(Error::FileTooLarge)?;
+        // One contiguous run per thread, in whole SIMD batches.
+        let per = count
+            .div_ceil(self.threads)
+            .next_multiple_of(LEAF_BATCH.max(8));
+        if count <= per {
+            chunk_addresses(&chunks, addrs)?;
+        } else {
+            thread::scope(|scope| {
+                let mut runs = chunks.chunks(per).zip(addrs.chunks_mut(per));
+                let first = runs.next();
+                let workers: Vec<_> = runs
+                    .map(|(c, a)| scope.spawn(move || chunk_addresses(c, a)))
+                    .collect();
+                if let Some((c, a)) = first {
+                    chunk_addresses(c, a)?;
+                }
+                for w in workers {
+                    // A worker only panics on a bug; carry that panic on, unchanged.
+                    w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+                }
+                Ok::<(), Error>(())
+            })?;
+        }
+        let addrs = self.addrs.get(..count).ok_or(Error::FileTooLarge)?;
+        self.tree.put_leaves(&chunks, addrs)?;
+        self.leaves.clear();
+        Ok(())
+    }
+}
