@@ -34,6 +34,83 @@ pub enum Error {
     },
     /// A single-owner chunk signed by someone other than the expected owner.
     WrongOwner,
+    // Manifests (mantaray) and feeds.
+    /// A feed update whose single-owner chunk carries another identifier than the one derived
+    /// from the feed's topic and the probed index.
+    FeedIdentifier,
+    /// No update at the first index a feed lookup probes (index 0 or the caller's minimum
+    /// when that is 0): the feed has no update the node will show.
+    FeedNotFound,
+    /// A feed lookup needed more probes than its bound ([`crate::feed::MAX_FEED_PROBES`] or the
+    /// caller's lower limit).
+    FeedProbeLimit {
+        /// The bound.
+        max: u32,
+    },
+    /// The feed update at the anti-rollback minimum index is absent: the node hides updates the
+    /// device has already seen, and the lookup refuses to go below that index.
+    FeedRollback {
+        /// The minimum index the caller required.
+        min_index: u64,
+    },
+    /// A mantaray fork leads back to a node on the path from the root (a cycle).
+    ManifestCycle,
+    /// A manifest listing needed more node loads than its caller allowed.
+    ManifestLoadLimit {
+        /// The bound.
+        max: u32,
+    },
+    /// A manifest lookup or listing went deeper than
+    /// [`crate::manifest::MAX_MANIFEST_DEPTH`] nodes.
+    ManifestTooDeep,
+    /// Mantaray metadata that is not a JSON object of strings (or `null`).
+    MetadataSyntax {
+        /// Byte offset of the first offending byte inside the metadata.
+        offset: usize,
+    },
+    /// Mantaray metadata with more than [`crate::metadata::MAX_METADATA_KEYS`] keys.
+    MetadataTooManyKeys {
+        /// The bound.
+        max: usize,
+    },
+    /// Mantaray metadata longer than 65535 bytes once encoded (writer).
+    MetadataTooLong {
+        /// Encoded length.
+        len: usize,
+    },
+    /// A mantaray fork whose prefix length is 0 or over 30.
+    NodeForkPrefix {
+        /// The prefix length read.
+        len: u8,
+    },
+    /// A mantaray node whose reference size is not 0, 32 or 64.
+    NodeRefSize {
+        /// The size read.
+        size: u8,
+    },
+    /// A mantaray node longer than the bound ([`crate::manifest::MAX_NODE_LEN`] or the buffer
+    /// lent for it).
+    NodeTooLarge {
+        /// Node length in bytes.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A mantaray node that ends inside its header, a fork record or its metadata.
+    NodeTruncated {
+        /// Node length in bytes.
+        len: usize,
+    },
+    /// A mantaray node whose version hash is neither `mantaray:0.1` nor `mantaray:0.2`.
+    NodeVersion,
+    /// The path is not in the manifest (or names an entry without content). Not a fault of
+    /// any node: the manifest itself has no such file.
+    NotFound,
+    /// A manifest path longer than [`crate::manifest::MAX_PATH_LEN`] bytes.
+    PathTooLong {
+        /// Path length in bytes.
+        len: usize,
+    },
 }
 
 impl Error {
@@ -50,6 +127,25 @@ impl Error {
             | Self::ReplicaIdentifier
             | Self::SocLength { .. }
             | Self::WrongOwner => true,
+            // Another SOC at the address asked for: the node sent the wrong chunk.
+            Self::FeedIdentifier => true,
+            // Content that verified but is malformed, absent data and local bounds: final.
+            Self::FeedNotFound
+            | Self::FeedProbeLimit { .. }
+            | Self::FeedRollback { .. }
+            | Self::ManifestCycle
+            | Self::ManifestLoadLimit { .. }
+            | Self::ManifestTooDeep
+            | Self::MetadataSyntax { .. }
+            | Self::MetadataTooManyKeys { .. }
+            | Self::MetadataTooLong { .. }
+            | Self::NodeForkPrefix { .. }
+            | Self::NodeRefSize { .. }
+            | Self::NodeTooLarge { .. }
+            | Self::NodeTruncated { .. }
+            | Self::NodeVersion
+            | Self::NotFound
+            | Self::PathTooLong { .. } => false,
         }
     }
 }
@@ -78,6 +174,45 @@ impl fmt::Display for Error {
                 )
             }
             Self::WrongOwner => write!(f, "single-owner chunk signed by another owner"),
+            Self::FeedIdentifier => write!(f, "feed update with the wrong identifier"),
+            Self::FeedNotFound => write!(f, "no feed update found"),
+            Self::FeedProbeLimit { max } => {
+                write!(f, "feed lookup needs more than {max} probes")
+            }
+            Self::FeedRollback { min_index } => write!(
+                f,
+                "feed update {min_index} (the anti-rollback minimum) is not served"
+            ),
+            Self::ManifestCycle => write!(f, "manifest fork leads back to an ancestor node"),
+            Self::ManifestLoadLimit { max } => {
+                write!(f, "manifest listing needs more than {max} node loads")
+            }
+            Self::ManifestTooDeep => write!(f, "manifest deeper than the lookup bound"),
+            Self::MetadataSyntax { offset } => {
+                write!(
+                    f,
+                    "manifest metadata is not a JSON object of strings (byte {offset})"
+                )
+            }
+            Self::MetadataTooManyKeys { max } => {
+                write!(f, "manifest metadata has more than {max} keys")
+            }
+            Self::MetadataTooLong { len } => {
+                write!(f, "manifest metadata of {len} bytes exceeds 65535 bytes")
+            }
+            Self::NodeForkPrefix { len } => {
+                write!(f, "manifest fork prefix of {len} bytes is outside 1..=30")
+            }
+            Self::NodeRefSize { size } => {
+                write!(f, "manifest node reference size {size} is not 0, 32 or 64")
+            }
+            Self::NodeTooLarge { len, max } => {
+                write!(f, "manifest node of {len} bytes exceeds {max} bytes")
+            }
+            Self::NodeTruncated { len } => write!(f, "manifest node of {len} bytes is truncated"),
+            Self::NodeVersion => write!(f, "unknown manifest node version"),
+            Self::NotFound => write!(f, "path not found in the manifest"),
+            Self::PathTooLong { len } => write!(f, "manifest path of {len} bytes is too long"),
         }
     }
 }

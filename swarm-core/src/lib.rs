@@ -17,7 +17,10 @@
 //! # Features
 //! - `alloc`: owned conveniences (encryption of test data, the manifest writer);
 //! - `std`: blocking helpers over `std::io`;
-//! - `defmt`: derives `defmt::Format` on public types.
+//! - `defmt`: derives `defmt::Format` on public types;
+//! - [`manifest`]: mantaray manifests (sans-IO lookup and listing; Go Bee's writer with
+//!   `alloc`), [`metadata`]: their JSON metadata;
+//! - [`feed`]: feed identifiers, update payloads, the latest-update lookup.
 //!
 //! Spec: `../shared/spec/chunks.md` and `../shared/spec/mantaray-and-api.md`.
 #![no_std]
@@ -30,6 +33,9 @@ extern crate std;
 
 pub mod chunk;
 mod error;
+pub mod feed;
+pub mod manifest;
+pub mod metadata;
 pub mod retrieval;
 pub mod soc;
 

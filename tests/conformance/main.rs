@@ -18,3 +18,4 @@
 mod common;
 
 mod bmt;
+mod manifest;
