@@ -88,6 +88,9 @@ pub struct Node<'b, S> {
     drops: u32,
     down: bool,
     in_flight: usize,
+    /// Pipelining depth allowed now: 1 after a lost connection, doubled by every verified
+    /// chunk (servers that mishandle deep pipelines still make progress).
+    cap: usize,
     served: u64,
 }
 
@@ -152,6 +155,7 @@ impl<'b, S> Node<'b, S> {
             drops: 0,
             down: false,
             in_flight: 0,
+            cap: MAX_IN_FLIGHT,
             served: 0,
         })
     }
@@ -393,11 +397,11 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
             let Some(node) = self.nodes.get_mut(i) else {
                 continue;
             };
-            let in_flight = node.in_flight;
+            let (in_flight, cap) = (node.in_flight, node.cap);
             let Some(client) = node.client() else {
                 continue;
             };
-            if client.is_closing() || in_flight >= client.capacity().min(window) {
+            if client.is_closing() || in_flight >= client.capacity().min(window).min(cap) {
                 continue; // wait for room on the preferred node
             }
             if let Err(e) = client.request(p.token, &p.address) {
@@ -507,6 +511,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
             return;
         }
         node.drops += 1;
+        node.cap = 1;
         self.stats.reconnects += 1;
         if node.drops > MAX_RECONNECTS {
             node.down = true;
@@ -686,6 +691,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                     self.count -= 1;
                     node.in_flight = node.in_flight.saturating_sub(1);
                     node.drops = 0;
+                    node.cap = node.cap.saturating_mul(2).min(MAX_IN_FLIGHT);
                     node.served += 1;
                     stats.chunks += 1;
                 }

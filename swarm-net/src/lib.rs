@@ -47,7 +47,9 @@
 //! 3. A node that breaks the protocol (garbage, an oversize frame or response, an unexpected
 //!    message) loses its connection; every request on it fails over as in 2.
 //! 4. A **dropped connection** (end of stream, reset, I/O error, a `Close` from the server) is
-//!    re-opened and its requests are re-sent to the same node, without a demerit. A node whose
+//!    re-opened and its requests are re-sent to the same node, without a demerit, one at a time
+//!    at first (the node's pipeline depth restarts at 1 and doubles with every verified chunk,
+//!    so a server that mishandles deep pipelines still makes progress). A node whose
 //!    connection is lost or cannot be opened more than [`driver::MAX_RECONNECTS`] times in a
 //!    row (a verified chunk from it resets the count) is *down* for the rest of the run: its
 //!    requests fail over as in 2.
