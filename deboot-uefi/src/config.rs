@@ -25,6 +25,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use swarm_net::url::NodeAddr;
+
 /// At most this many `node=` words.
 pub const MAX_NODES: usize = 8;
 /// Load options or `deboot.cfg` longer than this many bytes are refused.
@@ -37,8 +39,9 @@ pub const MAX_TIMEOUT_SECS: u32 = 600;
 /// The parsed configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Nodes to ask, in order of preference (failover goes down the list).
-    pub nodes: Vec<Node>,
+    /// Node URLs to ask, in order of preference (failover goes down the list), each checked by
+    /// [`swarm_net::url::NodeAddr::parse`] to be `tcp://` or `http://` with an IPv4 host.
+    pub nodes: Vec<String>,
     /// The kernel or EFI image (target grammar of `swarm_core`'s resolver).
     pub target: String,
     /// The initrd, if any.
@@ -62,24 +65,6 @@ pub struct IpConfig {
     pub address: Option<(Ipv4Addr, u8)>,
     /// Static default gateway.
     pub gateway: Option<Ipv4Addr>,
-}
-
-/// One node to fetch chunks from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Node {
-    /// Which protocol it speaks.
-    pub kind: NodeKind,
-    /// Where it listens.
-    pub addr: SocketAddrV4,
-}
-
-/// The protocol a node speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
-    /// `tcp://`: DeBoot's framed protocol (swarm-relay).
-    Framed,
-    /// `http://`: a Bee node's HTTP API.
-    BeeHttp,
 }
 
 /// Why a configuration was refused; `Display` gives one line naming the offending word.
@@ -152,7 +137,8 @@ impl Config {
                     if nodes.len() == MAX_NODES {
                         return Err(ConfigError::TooManyNodes);
                     }
-                    nodes.push(Node::parse(value).ok_or_else(bad)?);
+                    check_node(value).ok_or_else(bad)?;
+                    nodes.push(value.into());
                 }
                 "target" => set_once(&mut target, "target", value.into())?,
                 "initrd" => set_once(&mut initrd, "initrd", value.into())?,
@@ -206,21 +192,10 @@ impl Config {
     }
 }
 
-impl Node {
-    /// Parses `tcp://A.B.C.D:PORT` or `http://A.B.C.D:PORT`; `None` for anything else.
-    #[must_use]
-    pub fn parse(url: &str) -> Option<Self> {
-        let (kind, rest) = if let Some(rest) = url.strip_prefix("tcp://") {
-            (NodeKind::Framed, rest)
-        } else {
-            (NodeKind::BeeHttp, url.strip_prefix("http://")?)
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        Some(Self {
-            kind,
-            addr: rest.parse().ok()?,
-        })
-    }
+/// A node URL deboot.efi can reach: `tcp://` or `http://` with an IPv4 literal host.
+fn check_node(url: &str) -> Option<()> {
+    let addr = NodeAddr::parse(url).ok()?;
+    addr.host().parse::<Ipv4Addr>().ok().map(|_| ())
 }
 
 /// Decodes firmware load options: UCS-2 (what boot entries, the EFI shell and GRUB pass) or,
@@ -318,16 +293,7 @@ mod tests {
         let cfg = Config::parse(&decode_load_options(&ucs2(&text)).unwrap()).unwrap();
         assert_eq!(
             cfg.nodes,
-            vec![
-                Node {
-                    kind: NodeKind::Framed,
-                    addr: "10.0.2.2:7070".parse().unwrap()
-                },
-                Node {
-                    kind: NodeKind::BeeHttp,
-                    addr: "10.0.2.2:1633".parse().unwrap()
-                },
-            ]
+            vec!["tcp://10.0.2.2:7070", "http://10.0.2.2:1633"]
         );
         assert_eq!(cfg.target, format!("bzz://{REF}/boot/vmlinuz"));
         assert_eq!(cfg.initrd, Some(format!("bzz://{REF}/boot/initrd.img")));

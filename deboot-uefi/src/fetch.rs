@@ -1,14 +1,37 @@
-//! Fetching a target through swarm-core's resolver and swarm-net's driver, with a progress line.
-//! (Filled in when those land.)
+//! Fetching a target: swarm-core's retrieval machines driven by swarm-net's driver across the
+//! configured nodes (pipelined, with failover), every chunk verified before a byte of it is
+//! kept, a progress line while it runs, and one clear line when it fails.
 
+use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
 use deboot_uefi::config::Config;
-use uefi::Status;
+use deboot_uefi::progress::Progress;
+use swarm_bmt::{ChunkAddress, Reference};
+use swarm_core::joiner::{Joiner, Slot, TreeLevel};
+use swarm_core::redundancy::MAX_TREE_LEVELS;
+use swarm_core::Retrieval;
+use swarm_net::driver::{self, Driver, Node};
+use swarm_net::url::NodeAddr;
+use uefi::{println, Status};
 
-use crate::efi::net::Net;
-use crate::Failure;
+use crate::efi::clock::Clock;
+use crate::efi::net::{Connector, Net};
+use crate::{fail, Failure};
+
+/// Chunk requests in flight across the nodes.
+pub(crate) const WINDOW: usize = 64;
+/// Receive buffer lent to each node's client.
+const NODE_BUF_LEN: usize = 64 << 10;
+/// Per-chunk verification failures printed before they are only counted.
+const MAX_BAD_CHUNK_LINES: u32 = 3;
+
+/// The driver type deboot.efi runs.
+pub(crate) type Drv<'n, 'b, 's> = Driver<'n, 'b, Connector<'s>, Clock>;
+/// A node of that driver.
+pub(crate) type DrvNode<'b, 's> = Node<'b, <Connector<'s> as driver::Connector>::Stream>;
 
 /// A fetched and verified file, plus what must be persisted once the boot goes ahead.
 pub(crate) struct Fetched {
@@ -23,15 +46,189 @@ impl Fetched {
     }
 }
 
+/// One receive buffer per configured node.
+pub(crate) fn node_buffers(cfg: &Config) -> Vec<Vec<u8>> {
+    cfg.nodes.iter().map(|_| vec![0u8; NODE_BUF_LEN]).collect()
+}
+
+/// The driver's node list, in the configured order.
+pub(crate) fn nodes<'b, 's>(
+    cfg: &'b Config,
+    bufs: &'b mut [Vec<u8>],
+) -> Result<Vec<DrvNode<'b, 's>>, Failure> {
+    cfg.nodes
+        .iter()
+        .zip(bufs.iter_mut())
+        .map(|(url, buf)| {
+            let addr = NodeAddr::parse(url)
+                .map_err(|e| fail(Status::INVALID_PARAMETER, format!("node {url}: {e}")))?;
+            Node::new(addr, buf)
+                .map_err(|e| fail(Status::OUT_OF_RESOURCES, format!("node {url}: {e}")))
+        })
+        .collect()
+}
+
+/// The driver's tuning from the configuration.
+pub(crate) fn driver_config(cfg: &Config) -> driver::Config {
+    let ms = u64::from(cfg.timeout_secs) * 1000;
+    driver::Config {
+        window: WINDOW,
+        request_timeout_ms: ms,
+        connect_timeout_ms: ms,
+    }
+}
+
 /// Fetches `target`, verifying every chunk; `label` names it in progress and error lines.
 pub(crate) fn fetch(
-    _net: &Net,
-    _cfg: &Config,
+    driver: &mut Drv<'_, '_, '_>,
+    net: &Net,
     target: &str,
-    label: &str,
+    label: &'static str,
 ) -> Result<Fetched, Failure> {
-    Err(crate::fail(
-        Status::UNSUPPORTED,
-        alloc::format!("{label} {target}: fetch not implemented yet"),
-    ))
+    let reference = target
+        .strip_prefix("bytes://")
+        .and_then(|r| r.parse::<Reference>().ok())
+        .ok_or_else(|| {
+            fail(
+                Status::UNSUPPORTED,
+                format!("{label} {target}: only bytes://<ref> targets for now"),
+            )
+        })?;
+    let mut slots = vec![Slot::default(); WINDOW];
+    let mut levels = vec![TreeLevel::default(); MAX_TREE_LEVELS];
+    let mut joiner = Joiner::new(reference, None, &mut slots, &mut levels)
+        .map_err(|e| fail(Status::ABORTED, format!("{label}: {e}")))?;
+    run(driver, net, &mut joiner, target, label)
+}
+
+/// Runs one retrieval to completion, collecting its verified output.
+fn run<R: Retrieval + ?Sized>(
+    driver: &mut Drv<'_, '_, '_>,
+    net: &Net,
+    machine: &mut R,
+    target: &str,
+    label: &'static str,
+) -> Result<Fetched, Failure> {
+    let before: Vec<u32> = driver.nodes().iter().map(Node::demerits).collect();
+    let mut observed = Observed {
+        inner: machine,
+        bad_chunks: 0,
+    };
+    let mut progress = Progress::new(label, net.now_us());
+    let mut out: Vec<u8> = Vec::new();
+    let result = driver.run(&mut observed, |bytes| {
+        out.try_reserve(bytes.len())
+            .map_err(|_| swarm_net::Error::Sink)?;
+        out.extend_from_slice(bytes);
+        if let Some(line) = progress.update(len_u64(&out), net.now_us()) {
+            println!("{line}");
+        }
+        Ok(())
+    });
+    report_nodes(driver, &before, observed.bad_chunks);
+    match result {
+        Ok(_) => {
+            println!("{}", progress.finish(len_u64(&out), net.now_us()));
+            Ok(Fetched { bytes: out })
+        }
+        Err(e) => Err(failure(label, target, &e)),
+    }
+}
+
+/// Says which nodes failed requests during the run just ended (they were demoted).
+fn report_nodes(driver: &Drv<'_, '_, '_>, before: &[u32], bad_chunks: u32) {
+    let blamed: Vec<(String, u32, bool)> = driver
+        .nodes()
+        .iter()
+        .zip(before)
+        .filter(|(n, b)| n.demerits() > **b || n.is_down())
+        .map(|(n, b)| (format!("{}", n.addr()), n.demerits() - b, n.is_down()))
+        .collect();
+    if let [(addr, failed, down)] = blamed.as_slice() {
+        if bad_chunks > 0 && *failed >= bad_chunks {
+            println!(
+                "deboot: node {addr} sent {bad_chunks} chunk(s) that failed verification{}; demoted",
+                if *down { " and went down" } else { "" }
+            );
+            return;
+        }
+    }
+    for (addr, failed, down) in &blamed {
+        println!(
+            "deboot: node {addr} failed {failed} request(s) (bad chunk, timeout or not found){}; demoted",
+            if *down { " and went down" } else { "" }
+        );
+    }
+}
+
+/// The one line for a failed fetch, and the status returned to the firmware.
+fn failure(label: &str, target: &str, e: &swarm_net::Error) -> Failure {
+    use swarm_net::{Error as NetError, Fault};
+    match e {
+        NetError::AllNodesFailed { address, last } => {
+            let status = match last {
+                Fault::BadChunk(_) => Status::SECURITY_VIOLATION,
+                Fault::NotFound => Status::NOT_FOUND,
+                Fault::Timeout => Status::TIMEOUT,
+                _ => Status::NO_RESPONSE,
+            };
+            fail(status, format!("{label} {target}: chunk {address}: no node supplied it verified (last: {last})"))
+        }
+        NetError::Core(c) => {
+            let status = match c {
+                swarm_core::Error::NotFound | swarm_core::Error::ChunkNotFound => Status::NOT_FOUND,
+                _ => Status::SECURITY_VIOLATION,
+            };
+            fail(status, format!("{label} {target}: {c}"))
+        }
+        other => fail(Status::ABORTED, format!("{label} {target}: {other}")),
+    }
+}
+
+fn len_u64(v: &[u8]) -> u64 {
+    u64::try_from(v.len()).unwrap_or(u64::MAX)
+}
+
+/// A retrieval that prints the first few chunks that fail verification (the driver then asks
+/// another node for them).
+struct Observed<'a, R: ?Sized> {
+    inner: &'a mut R,
+    bad_chunks: u32,
+}
+
+impl<R: Retrieval + ?Sized> Retrieval for Observed<'_, R> {
+    fn poll_request(&mut self) -> Option<ChunkAddress> {
+        self.inner.poll_request()
+    }
+
+    fn handle_chunk(
+        &mut self,
+        address: &ChunkAddress,
+        data: &[u8],
+    ) -> Result<(), swarm_core::Error> {
+        let r = self.inner.handle_chunk(address, data);
+        if let Err(e) = &r {
+            if e.is_peer_fault() {
+                self.bad_chunks = self.bad_chunks.saturating_add(1);
+                if self.bad_chunks <= MAX_BAD_CHUNK_LINES {
+                    println!(
+                        "deboot: chunk {address} failed verification ({e}); asking another node"
+                    );
+                }
+            }
+        }
+        r
+    }
+
+    fn handle_not_found(&mut self, address: &ChunkAddress) -> Result<(), swarm_core::Error> {
+        self.inner.handle_not_found(address)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, swarm_core::Error> {
+        self.inner.read(buf)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
 }

@@ -12,12 +12,16 @@ mod fetch;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
+use core::net::SocketAddrV4;
 
 use deboot_uefi::config::Config;
 use deboot_uefi::progress;
 use efi::clock::Clock;
 use efi::net::Net;
+use embedded_io::{ErrorKind, Read as _};
+use fetch::Fetched;
+use swarm_net::driver::{Connector as _, Driver};
+use swarm_net::url::NodeAddr;
 use uefi::{boot, println, Status};
 
 /// Why the boot did not happen: printed as one line, returned to the firmware as a status.
@@ -53,23 +57,12 @@ fn run() -> Result<Status, Failure> {
         .map_err(|e| fail(Status::INVALID_PARAMETER, format!("{source}: {e}")))?;
     println!("deboot: configuration from {source}: target {}", cfg.target);
     let clock = Clock::calibrate();
-    let net = Net::up(&cfg.ip, clock).map_err(|r| fail(Status::NO_RESPONSE, r))?;
-    let kernel = fetch::fetch(&net, &cfg, &cfg.target, "kernel");
-    let initrd = match (&kernel, &cfg.initrd) {
-        (Ok(_), Some(t)) => Some(fetch::fetch(&net, &cfg, t, "initrd")),
-        _ => None,
-    };
-    let bench = match (&kernel, cfg.bench) {
-        (Ok(k), Some(addr)) => Some(bench(&net, &cfg, addr, &k.bytes)),
-        _ => None,
-    };
+    let sockets = cfg.nodes.len() + usize::from(cfg.bench.is_some());
+    let net = Net::up(&cfg.ip, clock, sockets).map_err(|r| fail(Status::NO_RESPONSE, r))?;
+    let fetched = fetch_all(&net, &cfg, clock);
     // Whatever happened, give the firmware its network stack back before going on.
     net.close();
-    let kernel = kernel?;
-    let initrd = initrd.transpose()?;
-    if let Some(b) = bench {
-        b?;
-    }
+    let (kernel, initrd) = fetched?;
     for f in core::iter::once(&kernel).chain(initrd.as_ref()) {
         f.commit().map_err(|r| fail(Status::DEVICE_ERROR, r))?;
     }
@@ -85,52 +78,80 @@ fn run() -> Result<Status, Failure> {
     .map_err(|r| fail(Status::LOAD_ERROR, r))
 }
 
-/// Diagnostic: a raw unverified TCP read of as many bytes as the kernel, and a hash-only pass
-/// over the kernel's bytes, timed in the same run as the verified fetch.
-fn bench(
-    net: &Net,
-    cfg: &Config,
-    addr: core::net::SocketAddrV4,
-    bytes: &[u8],
-) -> Result<(), Failure> {
-    use embedded_io::Read as _;
-    let timeout = u64::from(cfg.timeout_secs) * 1_000_000;
+/// Fetches the kernel and the initrd through one driver (connections stay open between them).
+fn fetch_all(net: &Net, cfg: &Config, clock: Clock) -> Result<(Fetched, Option<Fetched>), Failure> {
+    let mut bufs = fetch::node_buffers(cfg);
+    let mut nodes = fetch::nodes(cfg, &mut bufs)?;
+    let mut driver = Driver::new(
+        &mut nodes,
+        net.connector(),
+        clock,
+        fetch::driver_config(cfg),
+    )
+    .map_err(|e| fail(Status::INVALID_PARAMETER, format!("{e}")))?;
+    let kernel = fetch::fetch(&mut driver, net, &cfg.target, "kernel");
+    let initrd = match (&kernel, &cfg.initrd) {
+        (Ok(_), Some(t)) => Some(fetch::fetch(&mut driver, net, t, "initrd")),
+        _ => None,
+    };
+    driver.close();
+    let kernel = kernel?;
+    let initrd = initrd.transpose()?;
+    if let Some(addr) = cfg.bench {
+        let biggest = initrd
+            .as_ref()
+            .filter(|i| i.bytes.len() > kernel.bytes.len())
+            .unwrap_or(&kernel);
+        bench(net, cfg, addr, &biggest.bytes)?;
+    }
+    Ok((kernel, initrd))
+}
+
+/// Diagnostic: a hash-only pass over `bytes` (the BMT tree of the same file, as verification
+/// computes it) and a raw unverified TCP read of as many bytes, timed in the same run as the
+/// verified fetch.
+fn bench(net: &Net, cfg: &Config, addr: SocketAddrV4, bytes: &[u8]) -> Result<(), Failure> {
     let t0 = net.now_us();
     let _ = swarm_bmt::splitter::root_of(bytes)
         .map_err(|e| fail(Status::ABORTED, format!("bench: {e}")))?;
     let hash_us = net.now_us().saturating_sub(t0);
-    let mut stream = net.connect(addr, timeout).map_err(|e| {
-        fail(
-            Status::NO_RESPONSE,
-            format!("bench: cannot connect to tcp://{addr}: {e:?}"),
-        )
-    })?;
+    let url = format!("tcp://{addr}");
+    let node = NodeAddr::parse(&url)
+        .map_err(|e| fail(Status::INVALID_PARAMETER, format!("bench {url}: {e}")))?;
+    let timeout_us = u64::from(cfg.timeout_secs) * 1_000_000;
+    let mut connector = net.connector();
+    let mut stream = connector
+        .connect(&node, timeout_us / 1000)
+        .map_err(|e| fail(Status::NO_RESPONSE, format!("bench: {url}: {e}")))?;
     let mut buf: Vec<u8> = alloc::vec![0; 64 << 10];
     let t1 = net.now_us();
     let mut total = 0usize;
+    let mut last = t1;
     while total < bytes.len() {
         match stream.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => total += n,
+            Ok(n) => {
+                total += n;
+                last = net.now_us();
+            }
+            Err(ErrorKind::TimedOut | ErrorKind::Interrupted)
+                if net.now_us() - last < timeout_us => {}
             Err(e) => {
                 return Err(fail(
                     Status::NO_RESPONSE,
-                    format!("bench: raw read from tcp://{addr}: {e:?}"),
+                    format!("bench: raw read from {url}: {e:?}"),
                 ))
             }
         }
     }
-    let raw_us = net.now_us().saturating_sub(t1);
+    let raw_us = last.saturating_sub(t1);
     let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    let mut line = String::new();
-    let _ = write!(
-        line,
-        "deboot: bench: hash-only {} bytes {}; raw TCP {total} bytes {}",
-        len,
+    let total = u64::try_from(total).unwrap_or(u64::MAX);
+    println!(
+        "deboot: bench: hash-only {len} bytes {}; raw TCP {total} bytes {}",
         progress::rate(len, hash_us),
-        progress::rate(u64::try_from(total).unwrap_or(u64::MAX), raw_us)
+        progress::rate(total, raw_us)
     );
-    println!("{line}");
     Ok(())
 }
 

@@ -44,3 +44,9 @@ fn rdtsc() -> u64 {
     // SAFETY: RDTSC reads a counter; it has no memory effects and every x86_64 CPU has it.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
+
+impl swarm_net::time::Clock for Clock {
+    fn now(&self) -> swarm_net::time::Instant {
+        swarm_net::time::Instant::from_millis(self.now_us() / 1000)
+    }
+}
