@@ -149,6 +149,7 @@ fn serve(args: ServeArgs) -> Result<(), Error> {
             corrupt_every: args.corrupt_every,
             withhold: args.withhold.into_iter().collect::<HashSet<_>>(),
         },
+        ..Config::default()
     };
     // Register the signals before announcing the port, so no SIGTERM is lost.
     let mut signals = signal_hook::iterator::Signals::new([

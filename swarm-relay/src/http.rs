@@ -25,7 +25,7 @@ use std::io;
 use swarm_bmt::ChunkAddress;
 
 use crate::backend::{Backend, Lookup};
-use crate::serve::Conn;
+use crate::serve::{Conn, Fill};
 
 /// Largest request head (request line and headers) accepted, in bytes.
 pub const MAX_HEAD_LEN: usize = 8 * 1024;
@@ -64,7 +64,8 @@ pub(crate) fn serve(conn: &mut Conn<'_>) -> io::Result<()> {
                 }
                 // Nothing complete is pending: push out what was answered, then wait.
                 conn.flush()?;
-                if !conn.fill(conn.buf.len().saturating_add(1))? {
+                let want = conn.buf.len().saturating_add(1);
+                if conn.fill(want, conn.shared.config.idle_timeout, &|| true)? != Fill::Ready {
                     return Ok(());
                 }
                 continue;
@@ -76,7 +77,7 @@ pub(crate) fn serve(conn: &mut Conn<'_>) -> io::Result<()> {
         };
         let close = !head.keep_alive || head.has_body;
         let response = answer(conn, &head, close);
-        conn.send(response)?;
+        conn.send(&response)?;
         if close {
             conn.flush()?;
             return Ok(());
@@ -85,7 +86,7 @@ pub(crate) fn serve(conn: &mut Conn<'_>) -> io::Result<()> {
 }
 
 fn close_with(conn: &Conn<'_>, response: Vec<u8>) -> io::Result<()> {
-    conn.send(response)?;
+    conn.send(&response)?;
     conn.flush()
 }
 

@@ -31,7 +31,7 @@ pub mod backend;
 pub mod cache;
 pub mod cli;
 mod error;
-mod framed;
+pub mod framed;
 pub mod http;
 pub mod import;
 pub mod serve;

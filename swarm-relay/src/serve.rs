@@ -34,8 +34,12 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Default for [`Config::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
-/// Default for [`Config::idle_timeout`] (Bee's HTTP server uses 30 s too).
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`Config::idle_timeout`]: 60 s, the framed protocol's idle timeout
+/// (`docs/PROTOCOL.md` §6); HTTP connections get the same (Bee's server uses 30 s).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A framed connection must send `Hello` within this time (`docs/PROTOCOL.md` §6).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default for [`Config::upstream_workers`].
 pub const DEFAULT_UPSTREAM_WORKERS: usize = 16;
@@ -50,8 +54,11 @@ pub struct Config {
     pub cache_chunks: usize,
     /// Connections served at once; more are closed on accept.
     pub max_connections: usize,
-    /// A connection with no request for this long is closed.
+    /// A connection with no request for this long is closed (framed: only while nothing is
+    /// in flight).
     pub idle_timeout: Duration,
+    /// A framed connection must send `Hello` (an HTTP client its first byte) within this time.
+    pub handshake_timeout: Duration,
     /// Threads fetching from the upstream Bee node (upstream mode only).
     pub upstream_workers: usize,
     /// Test-only misbehaviour.
@@ -64,6 +71,7 @@ impl Default for Config {
             cache_chunks: DEFAULT_CACHE_CHUNKS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
             upstream_workers: DEFAULT_UPSTREAM_WORKERS,
             faults: Faults::default(),
         }
@@ -274,7 +282,6 @@ impl Shared {
         Lookup::Found(Arc::from(bytes))
     }
 
-    #[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
     /// Queues an upstream fetch; `done` runs on a worker with the result.
     pub(crate) fn submit(&self, address: ChunkAddress, done: Box<dyn FnOnce(Lookup) + Send>) {
         let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -379,7 +386,8 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     stream.set_read_timeout(Some(POLL_INTERVAL))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut conn = Conn::new(stream, shared)?;
-    if !conn.fill(1)? {
+    let timeout = shared.config.handshake_timeout;
+    if conn.fill(1, timeout, &|| true)? != Fill::Ready {
         return Ok(());
     }
     let result = if conn.buf.first().is_some_and(u8::is_ascii_uppercase) {
@@ -389,6 +397,19 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     };
     conn.finish();
     result
+}
+
+/// How [`Conn::fill`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// The wanted bytes are buffered.
+    Ready,
+    /// The peer closed its side.
+    Eof,
+    /// The relay is shutting down.
+    Stopping,
+    /// Nothing arrived for the timeout.
+    TimedOut,
 }
 
 /// One client connection: input buffer, output, and the delay queue when faults ask for one.
@@ -437,16 +458,22 @@ impl<'s> Conn<'s> {
         })
     }
 
-    /// Reads until `buf` holds at least `want` bytes. `Ok(false)` on a clean end of stream,
-    /// shutdown or idle timeout before that.
-    pub(crate) fn fill(&mut self, want: usize) -> io::Result<bool> {
+    /// Reads until `buf` holds at least `want` bytes, giving up when the relay stops, the peer
+    /// closes, or nothing arrives for `timeout` while `timeout_applies()` says the timeout
+    /// counts (for the framed protocol: no request in flight).
+    pub(crate) fn fill(
+        &mut self,
+        want: usize,
+        timeout: Duration,
+        timeout_applies: &dyn Fn() -> bool,
+    ) -> io::Result<Fill> {
         let mut tmp = [0u8; 16 * 1024];
         while self.buf.len() < want {
             if self.shared.is_stopping() {
-                return Ok(false);
+                return Ok(Fill::Stopping);
             }
             match self.reader.read(&mut tmp) {
-                Ok(0) => return Ok(false),
+                Ok(0) => return Ok(Fill::Eof),
                 Ok(n) => {
                     self.buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
                     self.last_activity = Instant::now();
@@ -457,16 +484,15 @@ impl<'s> Conn<'s> {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    if self.last_activity.elapsed() >= self.shared.config.idle_timeout {
-                        tracing::debug!("idle timeout");
-                        return Ok(false);
+                    if self.last_activity.elapsed() >= timeout && timeout_applies() {
+                        return Ok(Fill::TimedOut);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(true)
+        Ok(Fill::Ready)
     }
 
     /// Drops `n` consumed bytes from the front of the buffer.
@@ -476,19 +502,18 @@ impl<'s> Conn<'s> {
 
     /// Sends a response now, or when it is due if a delay is configured. Not flushed: call
     /// [`flush`](Self::flush) once no request is pending.
-    pub(crate) fn send(&self, bytes: Vec<u8>) -> io::Result<()> {
+    pub(crate) fn send(&self, bytes: &[u8]) -> io::Result<()> {
         match &self.delayed {
             Some((tx, _)) => tx
                 .send(Delayed {
                     due: Instant::now() + self.shared.config.faults.delay,
-                    bytes,
+                    bytes: bytes.to_vec(),
                 })
                 .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe)),
-            None => lock(&self.out).write_all(&bytes),
+            None => lock(&self.out).write_all(bytes),
         }
     }
 
-    #[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
     /// A sender usable from another thread (an upstream worker) for one response.
     pub(crate) fn sender(&self) -> ResponseSender {
         ResponseSender {
@@ -514,27 +539,25 @@ impl<'s> Conn<'s> {
 }
 
 /// Sends one response from another thread; see [`Conn::sender`].
-#[allow(dead_code)] // used by the framed server (waiting for swarm-net's codec)
 pub(crate) struct ResponseSender {
     out: Out,
     delayed: Option<Sender<Delayed>>,
     delay: Duration,
 }
 
-#[allow(dead_code)]
 impl ResponseSender {
     /// Sends and flushes (or queues for the delay thread).
-    pub(crate) fn send(self, bytes: Vec<u8>) {
+    pub(crate) fn send(self, bytes: &[u8]) {
         match self.delayed {
             Some(tx) => {
                 let _ = tx.send(Delayed {
                     due: Instant::now() + self.delay,
-                    bytes,
+                    bytes: bytes.to_vec(),
                 });
             }
             None => {
                 let mut w = lock(&self.out);
-                if let Err(e) = w.write_all(&bytes).and_then(|()| w.flush()) {
+                if let Err(e) = w.write_all(bytes).and_then(|()| w.flush()) {
                     tracing::debug!(error = %e, "client gone before an upstream response");
                 }
             }

@@ -57,11 +57,10 @@ impl Store {
             source,
         })?;
         let path = dir.join(DB_FILE_NAME);
-        let db = Database::create(&path)?;
-        // Create the table once so that read transactions always find it.
-        let txn = db.begin_write()?;
-        txn.open_table(CHUNKS)?;
-        txn.commit()?;
+        if !path.exists() {
+            create_db_file(dir, &path)?;
+        }
+        let db = Database::open(&path)?;
         Ok(Self { db, path })
     }
 
@@ -200,4 +199,34 @@ impl core::fmt::Debug for Import {
             .field("chunks", &self.chunks)
             .finish_non_exhaustive()
     }
+}
+
+/// Creates an empty database with its table under a temporary name, then renames it into
+/// place, so a process killed while creating a store leaves either no database or a complete
+/// empty one (redb cannot open a file whose creation was cut short).
+fn create_db_file(dir: &Path, path: &Path) -> Result<(), Error> {
+    let tmp = dir.join(format!("{DB_FILE_NAME}.creating"));
+    let file_err = |source| Error::File {
+        path: tmp.clone(),
+        source,
+    };
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(file_err(e)),
+    }
+    {
+        let db = Database::create(&tmp)?;
+        let txn = db.begin_write()?;
+        txn.open_table(CHUNKS)?;
+        txn.commit()?;
+    }
+    fs::rename(&tmp, path).map_err(file_err)?;
+    // Make the rename itself durable.
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::File {
+            path: dir.to_path_buf(),
+            source,
+        })
 }

@@ -13,6 +13,7 @@
 )]
 
 mod cli;
+mod framed;
 mod http;
 mod import;
 mod store;
