@@ -602,3 +602,281 @@ fn write_request(
         min: http::MAX_REQUEST_LEN + 1,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Instant;
+    use std::vec::Vec;
+
+    /// A scripted stream: reads come from `input` (then "timed out"), writes are recorded.
+    struct Script {
+        input: Vec<u8>,
+        pos: usize,
+        written: Vec<u8>,
+    }
+
+    impl embedded_io::ErrorType for Script {
+        type Error = ErrorKind;
+    }
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            let rest = &self.input[self.pos..];
+            if rest.is_empty() {
+                return Err(ErrorKind::TimedOut);
+            }
+            let n = rest.len().min(buf.len()).min(7);
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    struct Tick(core::cell::Cell<u64>);
+    impl Clock for Tick {
+        fn now(&self) -> Instant {
+            self.0.set(self.0.get() + 1);
+            Instant::from_millis(self.0.get())
+        }
+    }
+
+    fn frames(msgs: &[Message<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in msgs {
+            let mut buf = [0u8; MAX_FRAME_LEN];
+            let n = m.encode(&mut buf).unwrap();
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    }
+
+    fn framed(input: Vec<u8>, buf: &mut [u8]) -> FramedClient<'_, Script> {
+        let s = Script {
+            input,
+            pos: 0,
+            written: Vec::new(),
+        };
+        FramedClient::new(s, buf).unwrap()
+    }
+
+    const ACK: Message<'static> = Message::HelloAck {
+        id: 0,
+        magic: codec::MAGIC,
+        version: 1,
+        max_in_flight: 8,
+    };
+
+    #[test]
+    fn handshake_then_answers_in_any_order() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let input = frames(&[
+            ACK,
+            Message::Pong { id: 9 },
+            Message::NotFound { id: 2 },
+            Message::FeedUpdate {
+                id: 3,
+                index: 5,
+                data: b"soc",
+            },
+            Message::Chunk { id: 1, data: b"ab" },
+        ]);
+        let mut c = framed(input, &mut buf);
+        c.handshake(&Tick(Default::default()), 100).unwrap();
+        assert_eq!(c.capacity(), 8);
+        c.request(1, &ChunkAddress([1; 32])).unwrap();
+        c.request(2, &ChunkAddress([2; 32])).unwrap();
+        c.request_feed_update(3, &[4; 20], &[5; 32], 0).unwrap();
+        c.flush().unwrap();
+        let mut got = Vec::new();
+        for _ in 0..20 {
+            if let Some(a) = c.poll_answer(true).unwrap() {
+                got.push(std::format!("{a:?}"));
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                "NotFound { token: 2 }",
+                "FeedUpdate { token: 3, index: 5, data: [115, 111, 99] }",
+                "Chunk { token: 1, data: [97, 98] }",
+            ]
+        );
+        let (s, _) = c.close(codec::close_code::NORMAL);
+        let sent = frames(&[
+            Message::hello(),
+            Message::GetChunk {
+                id: 1,
+                address: [1; 32],
+            },
+            Message::GetChunk {
+                id: 2,
+                address: [2; 32],
+            },
+            Message::GetFeedUpdate {
+                id: 3,
+                owner: [4; 20],
+                topic: [5; 32],
+                after: 0,
+            },
+            Message::Close { id: 0, code: 0 },
+        ]);
+        assert_eq!(s.written, sent);
+    }
+
+    #[test]
+    fn handshake_failures_are_typed() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let cases: [(Vec<u8>, Error); 5] = [
+            (
+                frames(&[Message::HelloAck {
+                    id: 0,
+                    magic: *b"HTTP",
+                    version: 1,
+                    max_in_flight: 1,
+                }]),
+                Error::BadMagic,
+            ),
+            (
+                frames(&[Message::HelloAck {
+                    id: 0,
+                    magic: codec::MAGIC,
+                    version: 2,
+                    max_in_flight: 1,
+                }]),
+                Error::UnsupportedVersion { version: 2 },
+            ),
+            (
+                frames(&[Message::Close { id: 0, code: 2 }]),
+                Error::Closed { code: 2 },
+            ),
+            (
+                frames(&[Message::NotFound { id: 0 }]),
+                Error::UnexpectedMessage { tag: 4 },
+            ),
+            (Vec::new(), Error::Timeout),
+        ];
+        for (input, want) in cases {
+            let mut c = framed(input, &mut buf);
+            assert_eq!(c.handshake(&Tick(Default::default()), 50), Err(want));
+        }
+        let mut c = framed(b"HTTP/1.1 400 Bad Request\r\n".to_vec(), &mut buf);
+        assert!(matches!(
+            c.handshake(&Tick(Default::default()), 50),
+            Err(Error::FrameTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_tags_are_skipped_and_close_ends_the_session() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let mut input = frames(&[ACK]);
+        input.extend_from_slice(&[3, 0, 0, 0, 42, 7, 0]); // tag 42, id 7
+        input.extend(frames(&[
+            Message::NotFound { id: 1 },
+            Message::Close { id: 0, code: 5 },
+        ]));
+        let mut c = framed(input, &mut buf);
+        c.handshake(&Tick(Default::default()), 100).unwrap();
+        let mut answers = Vec::new();
+        let err = loop {
+            match c.poll_answer(true) {
+                Ok(Some(a)) => answers.push(a.token()),
+                Ok(None) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(answers, [1]);
+        assert_eq!(err, Error::Closed { code: 5 });
+    }
+
+    #[test]
+    fn http_client_pipelines_and_maps_statuses() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let input = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab\
+HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n\
+HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n\r\n\
+HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_vec();
+        let s = Script {
+            input,
+            pos: 0,
+            written: Vec::new(),
+        };
+        let node = NodeAddr::parse("http://[::1]:1633").unwrap();
+        let mut c = HttpClient::new(s, &mut buf, &node).unwrap();
+        for t in 10..14 {
+            c.request(t, &ChunkAddress([t as u8; 32])).unwrap();
+        }
+        c.flush().unwrap();
+        assert_eq!(c.in_flight(), 4);
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            if let Some(a) = c.poll_answer(true).unwrap() {
+                got.push(std::format!("{a:?}"));
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                "Chunk { token: 10, data: [97, 98] }",
+                "NotFound { token: 11 }",
+                "Chunk { token: 12, data: [99] }",
+                "Error { token: 13, code: 503 }",
+            ]
+        );
+        assert!(c.is_closing());
+        let (s, _) = c.into_parts();
+        let text = std::string::String::from_utf8(s.written).unwrap();
+        assert_eq!(text.matches("Host: [::1]:1633\r\n").count(), 4);
+        assert!(text.starts_with(&std::format!(
+            "GET /chunks/{} HTTP/1.1\r\n",
+            "0a".repeat(32)
+        )));
+    }
+
+    #[test]
+    fn http_answer_without_a_request_is_refused() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let s = Script {
+            input: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            pos: 0,
+            written: Vec::new(),
+        };
+        let node = NodeAddr::parse("http://h:1").unwrap();
+        let mut c = HttpClient::new(s, &mut buf, &node).unwrap();
+        let err = loop {
+            match c.poll_answer(true) {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Error::UnexpectedMessage { tag: 200 });
+    }
+
+    #[test]
+    fn buffer_bound_at_n_and_n_minus_1() {
+        let mut buf = std::vec![0u8; MIN_BUF_LEN];
+        let s = || Script {
+            input: Vec::new(),
+            pos: 0,
+            written: Vec::new(),
+        };
+        assert!(FramedClient::new(s(), &mut buf[..]).is_ok());
+        assert_eq!(
+            FramedClient::new(s(), &mut buf[..MIN_BUF_LEN - 1]).err(),
+            Some(Error::BufferTooSmall {
+                len: MIN_BUF_LEN - 1,
+                min: MIN_BUF_LEN
+            })
+        );
+    }
+}
