@@ -225,3 +225,38 @@ fn bad_urls_and_refused_ports() {
     );
     assert!(out.is_empty());
 }
+
+#[test]
+fn driver_keeps_connections_across_runs() {
+    use swarm_net::driver::{Driver, Node};
+    use swarm_net::std_net::StdConnector;
+    use swarm_net::time::SystemClock;
+    use swarm_net::url::NodeAddr;
+
+    let chunks = make_chunks(30, 101);
+    for proto in [Proto::Framed, Proto::Http] {
+        let server = TcpServer::start(proto, store_of(&chunks), Faults::default());
+        let url = server.url(proto);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut nodes = [Node::new(NodeAddr::parse(&url).unwrap(), &mut buf).unwrap()];
+        let mut d = Driver::new(
+            &mut nodes,
+            StdConnector::default(),
+            SystemClock::new(),
+            config(),
+        )
+        .unwrap();
+        for (lo, hi) in [(0, 10), (10, 30)] {
+            let mut r = ListRetrieval::of(&chunks[lo..hi], 8);
+            let mut out = Vec::new();
+            d.run(&mut r, |b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(out, expected(&chunks[lo..hi]));
+        }
+        d.close();
+        assert_eq!(*server.connections.lock().unwrap(), 1, "{proto:?}");
+    }
+}
