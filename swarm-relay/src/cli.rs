@@ -33,7 +33,7 @@ pub enum Command {
     /// Serve chunks over DeBoot's framed protocol and Bee's `GET /chunks/{address}`, on one port.
     #[command(after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
-    /// Add files to the store and print one reference per PATH.
+    /// Add files, or directories as collections, to the store; print one reference per PATH.
     #[command(long_about = IMPORT_LONG_ABOUT)]
     Import(ImportArgs),
 }
@@ -50,12 +50,22 @@ overlap), --corrupt-every N (flip the middle byte of every N-th chunk served), -
 ADDR... (answer not found for these chunk addresses).";
 
 const IMPORT_LONG_ABOUT: &str = "\
-Add files to the store and print one reference per PATH, in order.
+Add files or directories to the store and print one reference per PATH, in order
+(`REFERENCE  PATH`).
 
-A file is split as Bee's `POST /bytes` does with `Swarm-Redundancy-Level: 0` (and no
-encryption): the printed reference is the one that request returns for the same bytes, and the
-stored chunks are the ones Bee would store. (Bee 2.8.1 and later default to level 1 MEDIUM, an
-erasure-coded tree with another reference.)
+A file is split as Bee's `POST /bytes` does with `Swarm-Redundancy-Level: 0` (no encryption):
+the printed reference is the one that request returns for the same bytes, and the stored
+chunks are the ones Bee would store.
+
+A directory becomes a collection, as Bee's `POST /bzz` with `Swarm-Collection: true`,
+`Swarm-Redundancy-Level: 0` and a tar of the directory: every regular file below it (symbolic
+links and special files skipped), at its path relative to the directory, in bytewise path
+order, with `Content-Type` by file extension and `Filename`; plus
+`Swarm-Index-Document: index.html` when DIR/index.html exists (no error document). Fetch its
+files as bzz://REFERENCE/PATH.
+
+(Bee 2.8.1 and later default to redundancy level 1 MEDIUM, an erasure-coded tree with other
+references.)
 
 All chunks of one invocation are written in one database transaction, committed at the end:
 an import that fails or is killed at any point leaves nothing of itself in the store, and the
@@ -109,7 +119,7 @@ pub struct ServeArgs {
 /// Options of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Files to add.
+    /// Files or directories to add.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Directory of the chunk store (created if missing).

@@ -29,14 +29,22 @@ pub enum Error {
     /// A socket or other I/O error.
     #[error("i/o: {0}")]
     Io(#[from] io::Error),
-    /// Import of a path that is neither a file nor a directory, or a directory before manifests
-    /// are supported.
+    /// Import of a path that is neither a file nor a directory, an empty directory, or a name
+    /// that is not UTF-8.
     #[error("{path}: {reason}")]
     Import {
         /// The path given to `import`.
         path: PathBuf,
         /// What was wrong with it.
         reason: &'static str,
+    },
+    /// The collection manifest of a directory could not be built.
+    #[error("{path}: manifest: {source}")]
+    Manifest {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: swarm_core::Error,
     },
     /// The splitter rejected the content (longer than [`swarm_bmt::MAX_FILE_LEN`]).
     #[error("splitter: {0}")]

@@ -1,16 +1,26 @@
-//! Adding content to the [`Store`]: files now, directories (collections) once the manifest
-//! writer exists.
+//! Adding content to the [`Store`]: files, and directories as collections.
 //!
-//! A file becomes the chunk tree of Bee's `POST /bytes` with `Swarm-Redundancy-Level: 0`
-//! (built by [`swarm_bmt::Splitter`]), so its reference is the one Bee returns for the same
-//! bytes. Every call writes all its chunks in one store transaction ([`crate::store`], crash
-//! safety) and returns references only after the commit.
+//! - A **file** becomes the chunk tree of Bee's `POST /bytes` with `Swarm-Redundancy-Level: 0`
+//!   (built by [`swarm_bmt::Splitter`]), so its reference is the one Bee returns for the same
+//!   bytes.
+//! - A **directory** becomes the collection of Bee's `POST /bzz` with `Swarm-Collection: true`,
+//!   `Swarm-Redundancy-Level: 0`, a tar body listing every regular file below the directory
+//!   (paths relative to it, `/`-separated, sorted bytewise) and, only when `DIR/index.html`
+//!   exists, `Swarm-Index-Document: index.html`. Each file is split as above; the mantaray
+//!   manifest is built by [`swarm_core::manifest::build_collection`] (Go Bee's writer: each file
+//!   with `{Content-Type (by extension, as Bee's tar upload), Filename}`, then `/` with
+//!   `{website-index-document}`). Symbolic links and special files inside the directory are
+//!   skipped (Bee's tar reader takes regular files only); a name that is not UTF-8 is an error.
+//!
+//! Every call writes all its chunks — files and manifest nodes — in one store transaction
+//! ([`crate::store`], crash safety) and returns references only after the commit.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use swarm_bmt::{ChunkAddress, Reference, Splitter};
+use swarm_core::manifest::{build_collection, content_type_for};
 
 use crate::store::{Import, Store};
 use crate::Error;
@@ -57,10 +67,15 @@ pub fn import_bytes(store: &Store, data: &[u8]) -> Result<Reference, Error> {
     Ok(reference)
 }
 
-/// Adds one path to an open import: a regular file as a chunk tree.
+/// Index document used for a directory that has one at its top level.
+pub const INDEX_DOCUMENT: &str = "index.html";
+
+/// Adds one path to an open import: a regular file as a chunk tree, a directory as a
+/// collection (see the [module docs](self)).
 ///
 /// # Errors
-/// As [`import_file`].
+/// As [`import_file`], and [`Error::Import`] for an empty directory or a name that is not
+/// UTF-8, [`Error::Manifest`] if the manifest cannot be built.
 pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error> {
     let file_err = |source| Error::File {
         path: path.to_path_buf(),
@@ -68,10 +83,7 @@ pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error>
     };
     let meta = std::fs::metadata(path).map_err(file_err)?;
     if meta.is_dir() {
-        return Err(Error::Import {
-            path: path.to_path_buf(),
-            reason: "directories (collections) need the manifest writer, not available yet",
-        });
+        return import_dir(import, path);
     }
     if !meta.is_file() {
         return Err(Error::Import {
@@ -87,6 +99,95 @@ pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error>
         },
         e => e,
     })
+}
+
+/// Adds a directory to an open import as a collection; returns the manifest's reference.
+///
+/// # Errors
+/// As [`import_path`].
+pub fn import_dir(import: &mut Import, dir: &Path) -> Result<Reference, Error> {
+    let mut files = Vec::new();
+    collect_files(dir, "", &mut files)?;
+    if files.is_empty() {
+        return Err(Error::Import {
+            path: dir.to_path_buf(),
+            reason: "no regular file in the directory (Bee refuses an empty collection)",
+        });
+    }
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut refs = Vec::with_capacity(files.len());
+    for (rel, abs) in &files {
+        let file = File::open(abs).map_err(|source| Error::File {
+            path: abs.clone(),
+            source,
+        })?;
+        let reference = split_into(import, file).map_err(|e| match e {
+            Error::Io(source) => Error::File {
+                path: abs.clone(),
+                source,
+            },
+            e => e,
+        })?;
+        tracing::debug!(path = %rel, %reference, "file of a collection");
+        refs.push(reference);
+    }
+    let entries: Vec<(&str, Reference, &str)> = files
+        .iter()
+        .zip(&refs)
+        .map(|((rel, _), r)| (rel.as_str(), *r, content_type_for(rel)))
+        .collect();
+    let index = dir.join(INDEX_DOCUMENT).is_file().then_some(INDEX_DOCUMENT);
+    let mut sink_error = None;
+    let sink = |address: &ChunkAddress, chunk: &[u8]| {
+        import.put(address, chunk).map_err(|e| {
+            sink_error = Some(e);
+            swarm_bmt::Error::Sink
+        })
+    };
+    let built = build_collection(&entries, index, sink);
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    built.map_err(|source| Error::Manifest {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Appends `(relative path, path)` of every regular file below `dir` (symbolic links and
+/// special files skipped).
+fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
+    let read = |source| Error::File {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let path = entry.path();
+        let Ok(name) = entry.file_name().into_string() else {
+            return Err(Error::Import {
+                path,
+                reason: "file name is not UTF-8",
+            });
+        };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let kind = entry.file_type().map_err(|source| Error::File {
+            path: path.clone(),
+            source,
+        })?;
+        if kind.is_dir() {
+            collect_files(&path, &rel, out)?;
+        } else if kind.is_file() {
+            out.push((rel, path));
+        } else {
+            tracing::warn!(path = %path.display(), "skipping a symbolic link or special file");
+        }
+    }
+    Ok(())
 }
 
 /// Streams `reader` through the splitter into `import`; returns the file's reference.
