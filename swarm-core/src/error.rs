@@ -22,6 +22,74 @@ pub enum Error {
         /// Bytes received.
         len: usize,
     },
+    // File trees (joiner) and encryption.
+    /// No node could supply a chunk the retrieval needs (after every node was asked).
+    ChunkNotFound,
+    /// A joiner was lent no delivery slot (a window of 0).
+    EmptyWindow,
+    /// An intermediate chunk whose redundancy level differs from the tree's (the root's).
+    LevelMismatch {
+        /// Level read from the chunk's span.
+        level: u8,
+        /// The root's level.
+        expected: u8,
+    },
+    /// A span that is neither a leaf's (at most 4096, unmarked) nor an intermediate chunk's
+    /// (over 4096 once the redundancy marker is removed).
+    MalformedSpan {
+        /// The span as stored.
+        span: u64,
+    },
+    /// A byte range that does not lie within the file.
+    RangeOutOfBounds {
+        /// First byte asked for.
+        start: u64,
+        /// End of the range asked for (exclusive).
+        end: u64,
+        /// The file's size.
+        size: u64,
+    },
+    /// A span whose top byte marks a redundancy level above 4 (`0x85..=0xff`).
+    RedundancyLevel {
+        /// The span's top byte.
+        byte: u8,
+    },
+    /// A chunk's span differs from the section its parent gives it (a tree whose spans lie).
+    SpanMismatch {
+        /// The chunk's span (level marker removed).
+        span: u64,
+        /// The section size the parent implies.
+        expected: u64,
+    },
+    /// A root span larger than a tree of this branching can address (`4096·B^7`).
+    SpanTooLarge {
+        /// The root's span.
+        span: u64,
+        /// The largest span accepted.
+        max: u64,
+    },
+    /// Non-zero bytes after the references an intermediate chunk's span implies (too many
+    /// references for its span).
+    TrailingBytes {
+        /// Payload offset of the first unexpected byte.
+        offset: usize,
+    },
+    /// A tree needing more levels of intermediate chunks than the joiner was lent memory for.
+    TreeTooDeep {
+        /// Levels the tree needs.
+        levels: usize,
+        /// Levels the joiner holds.
+        max: usize,
+    },
+    /// A chunk holding fewer bytes than its span and the tree shape imply (a leaf shorter
+    /// than its span, an intermediate chunk missing references, an encrypted chunk under
+    /// 4104 bytes).
+    Truncated {
+        /// Payload bytes received.
+        len: usize,
+        /// Payload bytes needed.
+        expected: usize,
+    },
     /// Chunk bytes for an address that is not outstanding (never requested, or already
     /// answered).
     UnexpectedChunk,
@@ -121,6 +189,20 @@ impl Error {
         match self {
             Self::Bmt(e) => !matches!(e, swarm_bmt::Error::Sink | swarm_bmt::Error::InvalidHex),
             Self::UnexpectedChunk => true,
+            // Fewer bytes than the verified span implies: another node may hold them all.
+            Self::Truncated { .. } => true,
+            // The bytes verified, so every node would send the same tree: final. Or a local
+            // limit, or a chunk no node has.
+            Self::ChunkNotFound
+            | Self::EmptyWindow
+            | Self::LevelMismatch { .. }
+            | Self::MalformedSpan { .. }
+            | Self::RangeOutOfBounds { .. }
+            | Self::RedundancyLevel { .. }
+            | Self::SpanMismatch { .. }
+            | Self::SpanTooLarge { .. }
+            | Self::TrailingBytes { .. }
+            | Self::TreeTooDeep { .. } => false,
             Self::AddressMismatch
             | Self::BadSignature
             | Self::ChunkLength { .. }
@@ -164,6 +246,46 @@ impl fmt::Display for Error {
             Self::BadSignature => write!(f, "malformed or unrecoverable signature"),
             Self::ChunkLength { len } => {
                 write!(f, "chunk of {len} bytes is outside 8..=4104 bytes")
+            }
+            Self::ChunkNotFound => write!(f, "no node could supply a chunk of the file"),
+            Self::EmptyWindow => write!(f, "joiner lent no delivery slot"),
+            Self::LevelMismatch { level, expected } => write!(
+                f,
+                "intermediate chunk at redundancy level {level} in a level {expected} tree"
+            ),
+            Self::MalformedSpan { span } => {
+                write!(
+                    f,
+                    "span {span:#018x} is neither a leaf's nor an intermediate chunk's"
+                )
+            }
+            Self::RangeOutOfBounds { start, end, size } => {
+                write!(f, "range {start}..{end} outside a file of {size} bytes")
+            }
+            Self::RedundancyLevel { byte } => {
+                write!(f, "unknown redundancy level marker {byte:#04x}")
+            }
+            Self::SpanMismatch { span, expected } => {
+                write!(f, "chunk span {span} where its parent implies {expected}")
+            }
+            Self::SpanTooLarge { span, max } => {
+                write!(f, "root span {span} exceeds the largest tree ({max} bytes)")
+            }
+            Self::TrailingBytes { offset } => write!(
+                f,
+                "intermediate chunk has non-zero bytes after its references (offset {offset})"
+            ),
+            Self::TreeTooDeep { levels, max } => {
+                write!(
+                    f,
+                    "tree of {levels} levels is deeper than the joiner's {max}"
+                )
+            }
+            Self::Truncated { len, expected } => {
+                write!(
+                    f,
+                    "chunk payload of {len} bytes where {expected} are needed"
+                )
             }
             Self::UnexpectedChunk => write!(f, "chunk for an address that was not requested"),
             Self::ReplicaIdentifier => write!(f, "replica identifier does not match its chunk"),

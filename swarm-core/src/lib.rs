@@ -3,7 +3,10 @@
 //!
 //! - [`chunk`]: content-addressed chunks, verified against their address;
 //! - [`soc`]: single-owner chunks, verified by recovering the signer;
-//! - [`retrieval`]: the [`Retrieval`] trait every sans-IO retrieval machine implements.
+//! - [`retrieval`]: the [`Retrieval`] trait every sans-IO retrieval machine implements;
+//! - [`joiner`]: a file's verified bytes from its root reference ([`Joiner`]);
+//! - [`crypt`]: Swarm's chunk encryption; [`redundancy`]: erasure-coded tree shapes;
+//! - `source` (`std`): a blocking driver for any [`Retrieval`] over a chunk source.
 //!
 //! ```
 //! use swarm_core::chunk::VerifiedChunk;
@@ -32,12 +35,18 @@ extern crate alloc;
 extern crate std;
 
 pub mod chunk;
+pub mod crypt;
 mod error;
 pub mod feed;
+pub mod joiner;
 pub mod manifest;
 pub mod metadata;
+pub mod redundancy;
 pub mod retrieval;
 pub mod soc;
+#[cfg(feature = "std")]
+pub mod source;
 
 pub use error::Error;
+pub use joiner::Joiner;
 pub use retrieval::Retrieval;
