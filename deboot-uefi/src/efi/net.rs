@@ -80,6 +80,8 @@ impl Net {
                     tcp::SocketBuffer::new(vec![0; TX_BUF_LEN]),
                 );
                 s.set_nagle_enabled(false);
+                // ACK every segment at once: the relay's side (slirp on QEMU, any BSD-style stack)
+                // runs Nagle, and delayed ACKs would stall each chunk answer (measured: 3.3 vs 5.3 MB/s).
                 s.set_ack_delay(None);
                 stack.sockets.add(s)
             })

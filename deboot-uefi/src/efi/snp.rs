@@ -1,8 +1,9 @@
 //! smoltcp's `Device` over the firmware's Simple Network Protocol (SNP), opened exclusively so
 //! the firmware's own network stack does not compete for packets.
 //!
-//! TX buffer ownership: SNP `Transmit` reads the caller's buffer asynchronously, so the one
-//! transmit buffer is not written again until `GetStatus` hands it back as recycled.
+//! TX buffer ownership: SNP `Transmit` reads the caller's buffer asynchronously, so a transmit
+//! buffer is not written again until `GetStatus` hands it back as recycled. A ring of
+//! [`TX_BUFFERS`] lets ACKs go out without waiting for each one to complete.
 
 use alloc::boxed::Box;
 
@@ -15,20 +16,28 @@ use uefi::{Handle, Status};
 
 /// Largest Ethernet frame without FCS.
 const FRAME_LEN: usize = 1514;
-/// Buffer size (SNP may want room beyond the frame for its media header bookkeeping).
+/// Buffer size (room beyond the frame, as SNP drivers like).
 const BUF_LEN: usize = 1536;
-/// How many `GetStatus` polls to wait for the TX buffer before dropping a frame.
+/// How many `GetStatus` polls to wait for a free TX buffer before dropping a frame.
 const MAX_RECYCLE_POLLS: u32 = 1_000_000;
+/// Transmit buffers in the ring.
+const TX_BUFFERS: usize = 16;
 
 /// The NIC, opened exclusively and initialized.
 pub(crate) struct SnpDevice {
     snp: ScopedProtocol<SimpleNetwork>,
     handle: Handle,
     rx: Box<[u8; BUF_LEN]>,
-    tx: Box<[u8; BUF_LEN]>,
-    /// The firmware holds `tx` until it reports it recycled.
-    tx_in_flight: bool,
+    tx: TxRing,
     mac: [u8; 6],
+}
+
+/// Transmit buffers; the firmware holds a buffer from `Transmit` until `GetStatus` recycles it.
+struct TxRing {
+    bufs: Box<[[u8; BUF_LEN]; TX_BUFFERS]>,
+    /// Each buffer's address, as `GetStatus` reports a recycled one.
+    bases: [usize; TX_BUFFERS],
+    in_flight: [bool; TX_BUFFERS],
 }
 
 /// A received frame.
@@ -37,8 +46,7 @@ pub(crate) struct RxToken<'a>(&'a [u8]);
 /// Permission to send one frame.
 pub(crate) struct TxToken<'a> {
     snp: &'a mut ScopedProtocol<SimpleNetwork>,
-    buf: &'a mut [u8; BUF_LEN],
-    in_flight: &'a mut bool,
+    tx: &'a mut TxRing,
 }
 
 impl SnpDevice {
@@ -69,17 +77,15 @@ impl SnpDevice {
         let filters = ReceiveFlags::UNICAST | ReceiveFlags::BROADCAST;
         snp.receive_filters(filters, ReceiveFlags::empty(), false, None)
             .map_err(|_| "network interface: SNP receive filters failed")?;
-        let mode = snp.mode();
         let mut mac = [0u8; 6];
-        if let Some(src) = mode.current_address.0.get(..6) {
+        if let Some(src) = snp.mode().current_address.0.get(..6) {
             mac.copy_from_slice(src);
         }
         Ok(Self {
             snp,
             handle,
             rx: Box::new([0; BUF_LEN]),
-            tx: Box::new([0; BUF_LEN]),
-            tx_in_flight: false,
+            tx: TxRing::new(),
             mac,
         })
     }
@@ -89,10 +95,14 @@ impl SnpDevice {
         self.mac
     }
 
-    /// Closes the NIC and reconnects the firmware's network stack (MNP, IP4, PXE, ...), so the
-    /// booted image finds the firmware as it was.
+    /// Waits for the firmware to give back every TX buffer, closes the NIC and reconnects the
+    /// firmware's network stack (MNP, IP4, PXE, ...), so the booted image finds it as it was.
     pub(crate) fn close(mut self) {
-        wait_recycled(&mut self.snp, &self.tx, &mut self.tx_in_flight);
+        let mut polls = 0;
+        while self.tx.in_flight.iter().any(|f| *f) && polls < MAX_RECYCLE_POLLS {
+            self.tx.reap(&mut self.snp);
+            polls += 1;
+        }
         let handle = self.handle;
         drop(self);
         let _ = boot::connect_controller(handle, &[], None, true);
@@ -114,8 +124,7 @@ impl phy::Device for SnpDevice {
             RxToken(frame),
             TxToken {
                 snp: &mut self.snp,
-                buf: &mut self.tx,
-                in_flight: &mut self.tx_in_flight,
+                tx: &mut self.tx,
             },
         ))
     }
@@ -123,8 +132,7 @@ impl phy::Device for SnpDevice {
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
         Some(TxToken {
             snp: &mut self.snp,
-            buf: &mut self.tx,
-            in_flight: &mut self.tx_in_flight,
+            tx: &mut self.tx,
         })
     }
 
@@ -146,50 +154,86 @@ impl phy::RxToken for RxToken<'_> {
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut scratch = [0u8; 0];
-        if !wait_recycled(self.snp, self.buf, self.in_flight) {
-            // The NIC kept the buffer: build the frame into nothing and drop it (TCP resends).
+        let Some(i) = self.tx.free(self.snp) else {
+            // The NIC kept every buffer: build the frame into nothing and drop it (TCP resends).
             return f(&mut scratch);
-        }
-        let Some(frame) = self.buf.get_mut(..len.min(FRAME_LEN)) else {
+        };
+        let TxRing {
+            bufs,
+            bases,
+            in_flight,
+        } = &mut *self.tx;
+        let Some(frame) = bufs
+            .get_mut(i)
+            .and_then(|b| b.get_mut(..len.min(FRAME_LEN)))
+        else {
             return f(&mut scratch);
         };
         let r = f(frame);
-        // The firmware now owns `frame` until `GetStatus` recycles it: `wait_recycled` runs
-        // before `buf` is written again (next frame, or `close`).
+        // From here the firmware owns `frame` until `GetStatus` recycles it: `free` never hands
+        // out a buffer in flight, and `close` waits for all of them.
+        let mut sent = false;
         for _ in 0..MAX_RECYCLE_POLLS {
             match self.snp.transmit(0, frame, None, None, None) {
                 Ok(()) => {
-                    *self.in_flight = true;
+                    sent = true;
                     break;
                 }
                 Err(e) if e.status() == Status::NOT_READY => {
-                    // TX queue full: reap completions, try again.
-                    let _ = self.snp.get_recycled_transmit_buffer_status();
+                    // TX queue full: wait for a completion, then try again.
+                    if let Ok(Some(p)) = self.snp.get_recycled_transmit_buffer_status() {
+                        mark_recycled(bases, in_flight, p.as_ptr());
+                    }
                 }
                 Err(_) => break,
             }
+        }
+        if let Some(flag) = in_flight.get_mut(i) {
+            *flag = sent;
         }
         r
     }
 }
 
-/// Waits until the firmware has given `buf` back; false if it never did.
-fn wait_recycled(snp: &mut SimpleNetwork, buf: &[u8; BUF_LEN], in_flight: &mut bool) -> bool {
-    let mut polls = 0;
-    while *in_flight {
-        match snp.get_recycled_transmit_buffer_status() {
-            Ok(Some(p)) if core::ptr::eq(p.as_ptr().cast_const(), buf.as_ptr()) => {
-                *in_flight = false
-            }
-            Ok(_) => {}
-            Err(_) => return false,
+impl TxRing {
+    fn new() -> Self {
+        let bufs = Box::new([[0; BUF_LEN]; TX_BUFFERS]);
+        let mut bases = [0; TX_BUFFERS];
+        for (base, buf) in bases.iter_mut().zip(bufs.iter()) {
+            *base = buf.as_ptr() as usize;
         }
-        polls += 1;
-        if polls >= MAX_RECYCLE_POLLS {
-            return false;
+        Self {
+            bufs,
+            bases,
+            in_flight: [false; TX_BUFFERS],
         }
     }
-    true
+
+    /// Marks the buffer `GetStatus` reports as recycled, if any, free again.
+    fn reap(&mut self, snp: &mut SimpleNetwork) {
+        if let Ok(Some(p)) = snp.get_recycled_transmit_buffer_status() {
+            mark_recycled(&self.bases, &mut self.in_flight, p.as_ptr());
+        }
+    }
+
+    /// A buffer the firmware does not hold, reaping completions as needed.
+    fn free(&mut self, snp: &mut SimpleNetwork) -> Option<usize> {
+        for _ in 0..MAX_RECYCLE_POLLS {
+            if let Some(i) = self.in_flight.iter().position(|f| !*f) {
+                return Some(i);
+            }
+            self.reap(snp);
+        }
+        None
+    }
+}
+
+fn mark_recycled(bases: &[usize; TX_BUFFERS], in_flight: &mut [bool; TX_BUFFERS], p: *mut u8) {
+    for (base, f) in bases.iter().zip(in_flight.iter_mut()) {
+        if *base == p as usize {
+            *f = false;
+        }
+    }
 }
 
 /// Whether `handle`'s device path ends in a MAC address node.
