@@ -326,6 +326,16 @@ impl FeedLookup {
         self.probes
     }
 
+    /// The feed index an outstanding probe stands for (for logs, and for test nodes).
+    #[must_use]
+    pub fn probe_index(&self, address: &ChunkAddress) -> Option<u64> {
+        self.round
+            .iter()
+            .flatten()
+            .find(|p| p.sent && !p.answered && p.address == *address)
+            .map(|p| p.index)
+    }
+
     /// The latest update, once the search is finished.
     #[must_use]
     pub fn latest(&self) -> Option<FeedUpdate<'_>> {

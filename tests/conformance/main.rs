@@ -18,4 +18,5 @@
 mod common;
 
 mod bmt;
+mod feed;
 mod manifest;
