@@ -3,9 +3,13 @@
 //!
 //! Input: 64 MiB of pseudo-random bytes as 16 384 chunks of 4096 bytes (span 4096). Each
 //! figure is the median of `RUNS` timed runs after one warm-up. MB = 10^6 bytes of payload.
-//! The machine may be shared: around every run the bench reads `/proc/stat` and its own CPU
-//! time, and drops runs during which other processes used more than `MAX_FOREIGN` of a core
-//! (up to `3 * RUNS` tries; "dropped" counts them, "noisy" marks a figure with no clean run).
+//! The machine may be shared: before every run the bench waits (from a budget of
+//! `IDLE_BUDGET_S` seconds in all) for 300 ms in which other processes used under
+//! `MAX_FOREIGN` of a core, and around every run it reads `/proc/stat` and its own CPU time;
+//! runs during which others used more are not counted (up to `3 * RUNS` tries). "clean k/n"
+//! says how many runs were clean; "NOISY" marks a figure with fewer than 3 clean runs.
+//! `-C target-cpu=native` is not used: on this project's Zen 4 machine it made the portable
+//! keccak slower (see `../shared/research/perf-anchors.md`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,7 +24,7 @@
 )]
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use swarm_bmt::bench::{lane_permutations, portable_chunk_address, portable_permutations};
 use swarm_bmt::splitter::ParallelSplitter;
@@ -31,6 +35,7 @@ const PAYLOAD: usize = 4096;
 const TOTAL: usize = CHUNKS * PAYLOAD;
 const RUNS: usize = 7;
 const MAX_FOREIGN: f64 = 0.10;
+const IDLE_BUDGET_S: u64 = 180;
 
 /// CPU ticks (USER_HZ) used by the whole machine (busy) and by this process.
 fn ticks() -> Option<(u64, u64)> {
@@ -52,43 +57,68 @@ fn ticks() -> Option<(u64, u64)> {
 
 struct Figure {
     median_s: f64,
-    dropped: usize,
+    /// Clean runs used / all timed runs.
+    clean: usize,
+    runs: usize,
+    /// Spread of the runs used: (fastest, slowest) / median - 1.
+    spread: (f64, f64),
     noisy: bool,
 }
 
-/// Times `f` (one warm-up, then `RUNS` clean runs if the machine lets us).
-fn measure(mut f: impl FnMut() -> u64) -> Figure {
+/// Cores' worth of CPU that other processes used between two `ticks()` readings `secs` apart.
+fn foreign(before: Option<(u64, u64)>, after: Option<(u64, u64)>, secs: f64) -> f64 {
+    match (before, after) {
+        (Some((b0, o0)), Some((b1, o1))) => (b1 - b0).saturating_sub(o1 - o0) as f64 / 100.0 / secs,
+        _ => 0.0,
+    }
+}
+
+/// Waits (from a shared budget) for 300 ms in which other processes used under
+/// `MAX_FOREIGN` of a core, as the anchors' harness did.
+fn wait_idle(budget: &mut Duration) {
+    while !budget.is_zero() {
+        let before = ticks();
+        let t = Instant::now();
+        std::thread::sleep(Duration::from_millis(300));
+        let secs = t.elapsed().as_secs_f64();
+        *budget = budget.saturating_sub(t.elapsed());
+        if foreign(before, ticks(), secs) <= MAX_FOREIGN {
+            return;
+        }
+    }
+}
+
+/// Times `f`: one warm-up, then up to `3 * RUNS` runs until `RUNS` of them were clean (other
+/// processes used at most `MAX_FOREIGN` of a core meanwhile). The median is over the clean
+/// runs if there are at least 3 of them, else over all runs ("noisy").
+fn measure(budget: &mut Duration, mut f: impl FnMut() -> u64) -> Figure {
     black_box(f());
     let mut clean = Vec::new();
     let mut all = Vec::new();
-    let mut dropped = 0;
     for _ in 0..3 * RUNS {
+        wait_idle(budget);
         let before = ticks();
         let t = Instant::now();
         black_box(f());
         let secs = t.elapsed().as_secs_f64();
         all.push(secs);
-        let foreign = match (before, ticks()) {
-            (Some((b0, o0)), Some((b1, o1))) => {
-                (b1 - b0).saturating_sub(o1 - o0) as f64 / 100.0 / secs
-            }
-            _ => 0.0,
-        };
-        if foreign <= MAX_FOREIGN {
+        if foreign(before, ticks(), secs) <= MAX_FOREIGN {
             clean.push(secs);
             if clean.len() == RUNS {
                 break;
             }
-        } else {
-            dropped += 1;
         }
     }
-    let noisy = clean.is_empty();
+    let (clean_n, runs) = (clean.len(), all.len());
+    let noisy = clean_n < 3;
     let mut v = if noisy { all } else { clean };
     v.sort_by(f64::total_cmp);
+    let median_s = v[v.len() / 2];
     Figure {
-        median_s: v[v.len() / 2],
-        dropped,
+        median_s,
+        clean: clean_n,
+        runs,
+        spread: (v[0] / median_s - 1.0, v[v.len() - 1] / median_s - 1.0),
         noisy,
     }
 }
@@ -99,10 +129,12 @@ fn mbs(bytes: usize, f: &Figure) -> f64 {
 
 fn row(label: &str, value: f64, unit: &str, ratio: Option<(f64, &str)>, f: &Figure) {
     let r = ratio.map_or(String::new(), |(r, of)| format!("{r:>6.2}x {of}"));
-    let n = if f.noisy { " noisy" } else { "" };
+    let n = if f.noisy { " NOISY" } else { "" };
+    // Time spread of the runs used, as throughput: slowest run -x %, fastest +y %.
+    let (lo, hi) = (f.spread.0 * 100.0, f.spread.1 * 100.0);
     println!(
-        "{label:<46} {value:>9.1} {unit:<8} {r:<22} (dropped {}{n})",
-        f.dropped
+        "{label:<42} {value:>8.1} {unit:<5} {r:<24} clean {}/{} spread -{hi:.0}/+{:.0}%{n}",
+        f.clean, f.runs, -lo
     );
 }
 
@@ -116,6 +148,7 @@ fn main() {
     );
     println!("load average before: {}", load.trim());
 
+    let mut budget = Duration::from_secs(IDLE_BUDGET_S);
     let mut x = 0x2545_f491_u32;
     let data: Vec<u8> = (0..TOTAL)
         .map(|_| {
@@ -134,7 +167,7 @@ fn main() {
 
     // (a) Portable keccak-f[1600] ceiling: as many permutations as 64 MiB of chunks need.
     let perms = (CHUNKS * 128) as u64;
-    let a = measure(|| portable_permutations(perms));
+    let a = measure(&mut budget, || portable_permutations(perms));
     let ceiling = perms as f64 / a.median_s / 128.0 * 4096.0 / 1e6;
     row(
         "(a) portable keccak-f[1600] ceiling",
@@ -151,7 +184,7 @@ fn main() {
 
     // (b) Portable BMT chunk hashing.
     let mut digest_b = [0u8; 32];
-    let b = measure(|| {
+    let b = measure(&mut budget, || {
         let mut all = Vec::with_capacity(CHUNKS * 32);
         for p in data.chunks(PAYLOAD) {
             all.extend_from_slice(portable_chunk_address(&span, p).unwrap().as_bytes());
@@ -171,7 +204,9 @@ fn main() {
     // (c) Multi-lane ceiling.
     if let Some((lanes, _)) = lane_permutations(1) {
         let calls = perms / lanes as u64;
-        let c = measure(|| lane_permutations(calls).map_or(0, |(_, w)| w));
+        let c = measure(&mut budget, || {
+            lane_permutations(calls).map_or(0, |(_, w)| w)
+        });
         let vc = (calls * lanes as u64) as f64 / c.median_s / 128.0 * 4096.0 / 1e6;
         row(
             &format!("(c) {lanes}-lane keccak-f[1600] ceiling"),
@@ -186,7 +221,7 @@ fn main() {
 
     // (d) Chunk hashing through the public API (multi-lane where available).
     let mut digest_d1 = [0u8; 32];
-    let d1 = measure(|| {
+    let d1 = measure(&mut budget, || {
         let mut all = Vec::with_capacity(CHUNKS * 32);
         for p in data.chunks(PAYLOAD) {
             all.extend_from_slice(chunk_address(&span, p).unwrap().as_bytes());
@@ -204,7 +239,7 @@ fn main() {
     );
     let mut out = vec![ChunkAddress::default(); CHUNKS];
     let mut digest_d2 = [0u8; 32];
-    let d2 = measure(|| {
+    let d2 = measure(&mut budget, || {
         chunk_addresses(&chunks, &mut out).unwrap();
         let all: Vec<u8> = out.iter().flat_map(|a| *a.as_bytes()).collect();
         digest_d2 = keccak256(&all);
@@ -226,7 +261,7 @@ fn main() {
 
     // (e) Splitter, single core.
     let mut root_e = ChunkAddress::default();
-    let e = measure(|| {
+    let e = measure(&mut budget, || {
         let mut s = Splitter::new();
         for piece in data.chunks(1 << 20) {
             s.write(piece).unwrap();
@@ -245,7 +280,7 @@ fn main() {
 
     // (f) Parallel splitter on 2 threads.
     let mut root_f = ChunkAddress::default();
-    let f = measure(|| {
+    let f = measure(&mut budget, || {
         let mut s = ParallelSplitter::new().with_threads(2);
         for piece in data.chunks(1 << 20) {
             s.write(piece).unwrap();
