@@ -26,7 +26,6 @@
 //! ```
 
 use core::hash::BuildHasher;
-use std::boxed::Box;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::path::PathBuf;
@@ -74,16 +73,19 @@ where
     let mut output = vec![0u8; 64 * 1024];
     let mut written = 0u64;
     loop {
-        while let Some(address) = machine.poll_request() {
-            wanted.push_back(address);
-        }
-        loop {
-            let n = machine.read(&mut output).map_err(to_io)?;
-            if n == 0 {
-                break;
+        // Poll, read out (which frees room), poll again.
+        for _ in 0..2 {
+            while let Some(address) = machine.poll_request() {
+                wanted.push_back(address);
             }
-            out.write_all(output.get(..n).unwrap_or_default())?;
-            written += n as u64;
+            loop {
+                let n = machine.read(&mut output).map_err(to_io)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(output.get(..n).unwrap_or_default())?;
+                written += n as u64;
+            }
         }
         if machine.is_finished() {
             return Ok(written);
@@ -109,7 +111,7 @@ fn to_io(e: Error) -> io::Error {
         Error::ChunkNotFound => io::ErrorKind::NotFound,
         _ => io::ErrorKind::InvalidData,
     };
-    io::Error::new(kind, Box::new(e))
+    io::Error::new(kind, e)
 }
 
 /// Chunk files in a directory, each named by its address in lowercase hex (the layout of the

@@ -18,5 +18,8 @@
 mod common;
 
 mod bmt;
+mod encryption;
 mod feed;
+mod joiner;
 mod manifest;
+mod soc;
