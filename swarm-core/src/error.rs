@@ -102,6 +102,7 @@ pub enum Error {
     },
     /// A single-owner chunk signed by someone other than the expected owner.
     WrongOwner,
+
     // Manifests (mantaray) and feeds.
     /// A feed update whose single-owner chunk carries another identifier than the one derived
     /// from the feed's topic and the probed index.
@@ -120,6 +121,11 @@ pub enum Error {
     FeedRollback {
         /// The minimum index the caller required.
         min_index: u64,
+    },
+    /// A target string that does not follow the grammar of [`crate::target`].
+    InvalidTarget {
+        /// The malformed part.
+        part: crate::target::TargetPart,
     },
     /// A mantaray fork leads back to a node on the path from the root (a cycle).
     ManifestCycle,
@@ -215,6 +221,7 @@ impl Error {
             Self::FeedNotFound
             | Self::FeedProbeLimit { .. }
             | Self::FeedRollback { .. }
+            | Self::InvalidTarget { .. }
             | Self::ManifestCycle
             | Self::ManifestLoadLimit { .. }
             | Self::ManifestTooDeep
@@ -305,6 +312,7 @@ impl fmt::Display for Error {
                 f,
                 "feed update {min_index} (the anti-rollback minimum) is not served"
             ),
+            Self::InvalidTarget { part } => write!(f, "malformed target: bad {part:?}"),
             Self::ManifestCycle => write!(f, "manifest fork leads back to an ancestor node"),
             Self::ManifestLoadLimit { max } => {
                 write!(f, "manifest listing needs more than {max} node loads")

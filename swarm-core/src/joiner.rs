@@ -247,6 +247,13 @@ impl<'m> Joiner<'m> {
         self.failed
     }
 
+    /// Gives back the memory the joiner was lent, to join another file in it with
+    /// [`Joiner::new`] (the manifest resolver joins one node after another this way).
+    #[must_use]
+    pub fn into_memory(self) -> (&'m mut [Slot], &'m mut [TreeLevel]) {
+        (self.slots, self.levels)
+    }
+
     fn fail(&mut self, e: Error) -> Error {
         self.failed = Some(e);
         e

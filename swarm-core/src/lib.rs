@@ -6,7 +6,12 @@
 //! - [`retrieval`]: the [`Retrieval`] trait every sans-IO retrieval machine implements;
 //! - [`joiner`]: a file's verified bytes from its root reference ([`Joiner`]);
 //! - [`crypt`]: Swarm's chunk encryption; [`redundancy`]: erasure-coded tree shapes;
-//! - `source` (`std`): a blocking driver for any [`Retrieval`] over a chunk source.
+//! - `source` (`std`): a blocking driver for any [`Retrieval`] over a chunk source;
+//! - [`manifest`]: mantaray manifests (sans-IO lookup and listing; Go Bee's writer with
+//!   `alloc`), [`metadata`]: their JSON metadata;
+//! - [`feed`]: feed identifiers, update payloads, the latest-update lookup;
+//! - [`target`]: `bzz://`, `bytes://` and `feed://` targets and the [`target::Resolver`]
+//!   that fetches any of them behind one [`Retrieval`].
 //!
 //! ```
 //! use swarm_core::chunk::VerifiedChunk;
@@ -20,10 +25,7 @@
 //! # Features
 //! - `alloc`: owned conveniences (encryption of test data, the manifest writer);
 //! - `std`: blocking helpers over `std::io`;
-//! - `defmt`: derives `defmt::Format` on public types;
-//! - [`manifest`]: mantaray manifests (sans-IO lookup and listing; Go Bee's writer with
-//!   `alloc`), [`metadata`]: their JSON metadata;
-//! - [`feed`]: feed identifiers, update payloads, the latest-update lookup.
+//! - `defmt`: derives `defmt::Format` on public types.
 //!
 //! Spec: `../shared/spec/chunks.md` and `../shared/spec/mantaray-and-api.md`.
 #![no_std]
@@ -46,6 +48,7 @@ pub mod retrieval;
 pub mod soc;
 #[cfg(feature = "std")]
 pub mod source;
+pub mod target;
 
 pub use error::Error;
 pub use joiner::Joiner;

@@ -299,3 +299,32 @@ fn derived_feed_identifiers_and_updates() {
     }
     assert_eq!((seq, epoch, signed), (7, 2, 2));
 }
+
+/// `feed://` targets over the vector feeds: the newest update's content through one driver
+/// loop (v1: the referenced file; v2: the wrapped root and its tree), from every
+/// anti-rollback minimum up to the latest; above it, refused.
+#[test]
+fn feed_targets_fetch_the_latest_content() {
+    let mut store = Store::new();
+    load_chunk_dir(&mut store, "beejs/chunks");
+    let file = load_json("beejs/vectors/feeds.json");
+    let mut fetched = 0;
+    for f in file["feeds"].as_array().unwrap() {
+        let target = format!("feed://{}/{}", str_of(f, "owner"), str_of(f, "topic_hex"));
+        let latest = u64_of(f, "latest_index");
+        let update = &f["updates"][latest as usize];
+        for min in 0..=latest {
+            let content = crate::manifest::fetch_target(&mut store, &target, min).unwrap();
+            assert_eq!(content.len() as u64, u64_of(update, "content_length"));
+            assert_eq!(sha256_hex(&content), str_of(update, "content_sha256"));
+            fetched += 1;
+        }
+        assert_eq!(
+            crate::manifest::fetch_target(&mut store, &target, latest + 1),
+            Err(Error::FeedRollback {
+                min_index: latest + 1
+            })
+        );
+    }
+    assert_eq!(fetched, 8);
+}

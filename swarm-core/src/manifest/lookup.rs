@@ -220,6 +220,12 @@ impl<'b> Lookup<'b> {
         }
     }
 
+    /// Gives back the buffer the lookup was lent (to start another lookup in it).
+    #[must_use]
+    pub fn into_buffer(self) -> &'b mut [u8] {
+        self.buf
+    }
+
     /// The error the lookup ended with, if it failed.
     #[must_use]
     pub const fn error(&self) -> Option<Error> {

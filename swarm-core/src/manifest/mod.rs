@@ -11,8 +11,8 @@
 //!   node's bytes (joined and verified by the caller, e.g. with the joiner) into the buffer the
 //!   lookup lends, and it walks on; [`LookupMode::Website`] adds Bee's index-document rules;
 //! - [`Listing`]: every entry of a manifest, the same way;
-//! - with `alloc`: [`ManifestWriter`], byte-identical to Go Bee's writer, and
-//!   [`build_collection`], Bee's directory upload.
+//! - with `alloc`: `ManifestWriter`, byte-identical to Go Bee's writer, and
+//!   `build_collection`, Bee's directory upload.
 //!
 //! ```
 //! use swarm_core::manifest::{Lookup, LookupMode, ManifestWriter};
@@ -41,11 +41,11 @@
 //!
 //! # Bounds
 //! - [`MAX_NODE_LEN`] bytes per node (and the buffer the caller lends), else
-//!   [`Error::NodeTooLarge`];
+//!   [`Error::NodeTooLarge`](crate::Error::NodeTooLarge);
 //! - [`MAX_PATH_LEN`] bytes per path (also for index documents and listed paths), else
-//!   [`Error::PathTooLong`];
-//! - [`MAX_MANIFEST_DEPTH`] forks followed from the root, else [`Error::ManifestTooDeep`];
-//! - a fork leading back to a node on the current path is [`Error::ManifestCycle`];
+//!   [`Error::PathTooLong`](crate::Error::PathTooLong);
+//! - [`MAX_MANIFEST_DEPTH`] forks followed from the root, else [`Error::ManifestTooDeep`](crate::Error::ManifestTooDeep);
+//! - a fork leading back to a node on the current path is [`Error::ManifestCycle`](crate::Error::ManifestCycle);
 //! - [`crate::metadata::MAX_METADATA_KEYS`] metadata pairs per fork;
 //! - a listing loads at most the number of nodes its caller allows
 //!   ([`DEFAULT_MAX_LISTING_LOADS`] by default).
