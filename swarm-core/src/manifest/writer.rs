@@ -620,6 +620,59 @@ mod tests {
         );
     }
 
+    /// `../tests/vectors/bee/mantaray.json` `go-testMarshal-encode` (Bee's `TestMarshal`): the
+    /// root of a five-entry trie, fork references replaced by `0^31 || k` as the test does.
+    #[test]
+    fn marshals_bee_test_marshal_node() {
+        let key: [u8; 32] =
+            hex::decode("52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let mut root = WNode::default();
+        let mut meta = BTreeMap::new();
+        meta.insert(String::from("index-document"), String::from("aaaaa"));
+        for (path, md) in [
+            ("/", meta),
+            ("aaaaa", BTreeMap::new()),
+            ("cc", BTreeMap::new()),
+            ("d", BTreeMap::new()),
+            ("ee", BTreeMap::new()),
+        ] {
+            let mut entry = [0u8; 32];
+            entry[32 - path.len()..].copy_from_slice(path.as_bytes());
+            root.add(path.as_bytes(), &entry, &md).unwrap();
+        }
+        let refs: BTreeMap<u8, ChunkAddress> = root
+            .forks
+            .keys()
+            .enumerate()
+            .map(|(k, &b)| {
+                let mut r = [0u8; 32];
+                r[31] = u8::try_from(k).unwrap();
+                (b, ChunkAddress(r))
+            })
+            .collect();
+        let expected = concat!(
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "05954fb18659339d0b25e0fb9723d3cd5d528fb3c8d495fd157bd7b7a2104969",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072102654f163f5f0fa0621d729566c74d10037c4d7bbb0407d1e2c649",
+            "40fcd3072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52e3872548ec012a6e123b60f9177017fb12e57732621d2c1ada267adbe8cc43",
+            "50f89d6640e3044f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c648",
+            "50ff9f642182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c64b",
+            "50fc98072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c64a",
+            "50ff99622182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c649",
+            "52fdfc072182654f163f5f0f9a621d729566c74d10037c4d7bbb0407d1e2c64d",
+        );
+        assert_eq!(hex::encode(root.marshal(&key, &refs).unwrap()), expected);
+    }
+
     #[test]
     fn content_types_follow_the_extension_table() {
         assert_eq!(content_type_for("a/b.TXT"), "text/plain; charset=utf-8");
