@@ -94,6 +94,8 @@ pub enum TargetKind {
 /// The caller lends two memories: `node_buf` for manifest nodes (the largest node it accepts
 /// plus the final entry's metadata, capped at [`crate::manifest::MAX_NODE_LEN`]) and the
 /// joiner's slots and levels (used for each manifest node in turn, then for the file).
+/// The resolver itself is about 11.5 KiB on 64-bit targets (a [`Lookup`], a [`FeedLookup`]
+/// and the target); [`Resolver::new`] does no I/O.
 pub struct Resolver<'m> {
     target: Target,
     min_index: u64,

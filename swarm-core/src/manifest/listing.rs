@@ -36,7 +36,8 @@ pub struct ListEntry<'l> {
 /// Like [`super::Lookup`] it names nodes and the caller supplies their bytes into a lent
 /// buffer. Only the node being walked is kept, so after finishing a child subtree its parent
 /// is asked for again (a caller may cache nodes); every load counts towards the bound.
-/// Entries come in byte order of their paths.
+/// Entries come in byte order of their paths. About 7.2 KiB besides the buffer (the path
+/// and one frame per level).
 pub struct Listing<'b> {
     buf: &'b mut [u8],
     path: [u8; MAX_PATH_LEN],
