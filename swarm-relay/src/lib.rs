@@ -1,11 +1,11 @@
 //! `swarm-relay`: a small daemon for the LAN that serves Swarm chunks to DeBoot devices.
 //!
 //! It answers on one TCP port both DeBoot's framed protocol (`docs/PROTOCOL.md`) and Bee's
-//! `GET /chunks/{address}`, from a local chunk [`Store`] (a redb database, filled by
-//! [`import`]) or from an upstream Bee node, with a bounded in-memory [`cache`]. It never
-//! serves a chunk it has not verified: chunks read from disk and chunks fetched upstream are
-//! hashed (or their signature checked) before they are cached or sent. Devices verify again;
-//! the relay is a convenience, not a trust anchor.
+//! `GET /chunks/{address}`, from a local chunk [`Store`] (a redb index over an append-only
+//! data file, filled by [`import`]) or from an upstream Bee node, with a bounded in-memory
+//! [`cache`]. It never serves a chunk it has not verified: chunks read from disk and chunks
+//! fetched upstream are hashed (or their signature checked) before they are cached or sent.
+//! Devices verify again; the relay is a convenience, not a trust anchor.
 //!
 //! In-process use (tests, the `fetch` example):
 //!

@@ -569,31 +569,61 @@ pub(crate) fn lock(out: &Out) -> std::sync::MutexGuard<'_, BufWriter<TcpStream>>
     out.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Releases delayed responses in order when due; flushes whenever it waits.
+/// Responses falling due within this much after the one the delay thread waits for are sent
+/// in the same write (so a window of requests costs one wake-up, not one per response).
+const DELAY_COALESCE: Duration = Duration::from_micros(200);
+
+/// Releases delayed responses in order, none before it is due (at most [`DELAY_COALESCE`]
+/// late); flushes whenever it waits.
 fn delay_loop(rx: &Receiver<Delayed>, out: &Out) {
+    let mut pending: Option<Delayed> = None;
     loop {
-        let item = match rx.try_recv() {
-            Ok(item) => item,
-            Err(TryRecvError::Empty) => {
-                if lock(out).flush().is_err() {
-                    return;
+        let item = match pending.take() {
+            Some(item) => item,
+            None => match rx.try_recv() {
+                Ok(item) => item,
+                Err(TryRecvError::Empty) => {
+                    if lock(out).flush().is_err() {
+                        return;
+                    }
+                    match rx.recv() {
+                        Ok(item) => item,
+                        Err(_) => return,
+                    }
                 }
-                match rx.recv() {
-                    Ok(item) => item,
-                    Err(_) => return,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Disconnected) => break,
+            },
         };
         let now = Instant::now();
         if item.due > now {
             if lock(out).flush().is_err() {
                 return;
             }
-            thread::sleep(item.due - now);
+            thread::sleep(item.due - now + DELAY_COALESCE);
         }
-        if lock(out).write_all(&item.bytes).is_err() {
+        let mut w = lock(out);
+        if w.write_all(&item.bytes).is_err() {
             return;
+        }
+        // Everything else already due goes out in the same batch.
+        let now = Instant::now();
+        loop {
+            match rx.try_recv() {
+                Ok(next) if next.due <= now => {
+                    if w.write_all(&next.bytes).is_err() {
+                        return;
+                    }
+                }
+                Ok(next) => {
+                    pending = Some(next);
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = w.flush();
+                    return;
+                }
+            }
         }
     }
     let _ = lock(out).flush();

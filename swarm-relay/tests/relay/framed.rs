@@ -10,7 +10,7 @@ use swarm_bmt::ChunkAddress;
 use swarm_net::codec::{close_code, decode_frame, error_code, Message, MAX_FRAME_LEN};
 use swarm_relay::{Backend, Config, Faults, Relay, Store, Upstream};
 
-use crate::support::{connect, seeded_store, start, TempDir, READ_TIMEOUT};
+use crate::support::{connect, corrupt_on_disk, seeded_store, start, TempDir, READ_TIMEOUT};
 
 /// An owned copy of a received message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,11 +341,7 @@ fn shutdown_sends_close_normal() {
 fn corrupt_disk_chunks_and_withheld_chunks_are_not_served() {
     let seeded = seeded_store("framed-faults");
     let victim = seeded.chunks[0];
-    let mut bad = seeded.store.get_chunk(&victim).unwrap().unwrap();
-    bad[9] ^= 0x80;
-    let mut import = seeded.store.begin_import().unwrap();
-    import.put(&victim, &bad).unwrap();
-    import.commit().unwrap();
+    corrupt_on_disk(&seeded.store, &victim, 9);
     let relay = start(
         &seeded.store,
         Config {

@@ -9,7 +9,7 @@ use swarm_bmt::ChunkAddress;
 use swarm_relay::{Backend, Config, Faults, Relay, Upstream};
 
 use crate::support::{
-    connect, http_conn, http_get, read_response, seeded_store, start, READ_TIMEOUT,
+    connect, corrupt_on_disk, http_conn, http_get, read_response, seeded_store, start, READ_TIMEOUT,
 };
 
 const NOT_FOUND_BODY: &[u8] = b"{\"code\":404,\"message\":\"chunk not found\"}\n\n";
@@ -191,11 +191,7 @@ fn oversized_or_malformed_heads_are_refused() {
 fn a_corrupt_chunk_on_disk_is_not_served() {
     let seeded = seeded_store("http-corrupt-disk");
     let victim = seeded.chunks[0];
-    let mut bad = seeded.store.get_chunk(&victim).unwrap().unwrap();
-    bad[100] ^= 0x01;
-    let mut import = seeded.store.begin_import().unwrap();
-    import.put(&victim, &bad).unwrap();
-    import.commit().unwrap();
+    let bad = corrupt_on_disk(&seeded.store, &victim, 100);
 
     let relay = start(&seeded.store, Config::default());
     let (mut s, mut r) = http_conn(relay.local_addr());

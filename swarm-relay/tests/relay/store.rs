@@ -131,3 +131,51 @@ fn a_failing_multi_path_import_stores_none_of_its_paths() {
     swarm_relay::import::import_paths(&store, &[good]).unwrap();
     assert_eq!(store.len().unwrap(), 3);
 }
+
+#[test]
+fn the_data_file_holds_each_chunk_once_and_no_leftovers() {
+    let dir = TempDir::new("data-file");
+    let store = Store::open(dir.path()).unwrap();
+    let (_, data, _, list) = file_vectors()
+        .into_iter()
+        .find(|v| v.0 == "len-129x4096")
+        .unwrap();
+    let chunks = chunk_list(&list);
+    let data_len = || std::fs::metadata(store.data_path()).unwrap().len();
+
+    // An interrupted import leaves bytes past the committed end of the data file...
+    let mut import = store.begin_import().unwrap();
+    swarm_relay::import::split_into(&mut import, std::fs::File::open(&data).unwrap()).unwrap();
+    drop(import);
+    assert_eq!(store.len().unwrap(), 0);
+
+    // ...which the next import cuts off before it appends.
+    swarm_relay::import::import_file(&store, &data).unwrap();
+    let stored: u64 = chunks
+        .iter()
+        .map(|c| store.get_chunk(c).unwrap().unwrap().len() as u64)
+        .sum();
+    assert_eq!(data_len(), stored);
+
+    // Importing the same content again writes nothing new.
+    swarm_relay::import::import_file(&store, &data).unwrap();
+    assert_eq!(data_len(), stored);
+    assert_eq!(store.len().unwrap(), chunks.len() as u64);
+}
+
+#[test]
+fn a_truncated_data_file_is_refused_at_open() {
+    let dir = TempDir::new("data-truncated");
+    let data_path = {
+        let store = Store::open(dir.path()).unwrap();
+        swarm_relay::import::import_bytes(&store, &[7u8; 9000]).unwrap();
+        store.data_path().to_path_buf()
+    };
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&data_path)
+        .unwrap();
+    f.set_len(100).unwrap();
+    drop(f);
+    assert!(matches!(Store::open(dir.path()), Err(Error::File { .. })));
+}

@@ -191,3 +191,24 @@ pub fn http_conn(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
     let r = BufReader::new(s.try_clone().unwrap());
     (s, r)
 }
+
+/// Flips byte `at` of the chunk stored at `address`, in the store's data file (a disk fault).
+/// Returns the corrupted bytes.
+pub fn corrupt_on_disk(store: &Store, address: &ChunkAddress, at: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let good = store.get_chunk(address).unwrap().unwrap();
+    let file = std::fs::read(store.data_path()).unwrap();
+    let pos = file
+        .windows(good.len())
+        .position(|w| w == good.as_slice())
+        .unwrap();
+    let mut bad = good;
+    bad[at] ^= 0x80;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(store.data_path())
+        .unwrap();
+    f.write_all_at(&bad[at..=at], (pos + at) as u64).unwrap();
+    assert_eq!(store.get_chunk(address).unwrap().unwrap(), bad);
+    bad
+}
