@@ -131,12 +131,55 @@ pub fn import_dir(import: &mut Import, dir: &Path) -> Result<Reference, Error> {
         tracing::debug!(path = %rel, %reference, "file of a collection");
         refs.push(reference);
     }
-    let entries: Vec<(&str, Reference, &str)> = files
-        .iter()
-        .zip(&refs)
-        .map(|((rel, _), r)| (rel.as_str(), *r, content_type_for(rel)))
-        .collect();
     let index = dir.join(INDEX_DOCUMENT).is_file().then_some(INDEX_DOCUMENT);
+    let names: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+    save_collection(import, &names, &refs, index, dir)
+}
+
+/// Imports an in-memory collection in one transaction: `(path, content)` pairs become the
+/// collection [`import_dir`] would make of a directory holding those files (so
+/// `index.html`, when one of the paths, is the index document). Returns the manifest's
+/// reference and each file's reference, in the order given.
+///
+/// # Errors
+/// [`Error::Import`] for an empty list, [`Error::Manifest`] (a path Bee's writer refuses),
+/// [`Error::Db`] or [`Error::File`] if the store fails.
+pub fn import_collection(
+    store: &Store,
+    files: &[(&str, &[u8])],
+) -> Result<(Reference, Vec<Reference>), Error> {
+    let here = Path::new("<memory>");
+    if files.is_empty() {
+        return Err(Error::Import {
+            path: here.to_path_buf(),
+            reason: "no file in the collection (Bee refuses an empty collection)",
+        });
+    }
+    let mut import = store.begin_import()?;
+    let mut refs = Vec::with_capacity(files.len());
+    for (_, content) in files {
+        refs.push(split_into(&mut import, *content)?);
+    }
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    let index = names.contains(&INDEX_DOCUMENT).then_some(INDEX_DOCUMENT);
+    let root = save_collection(&mut import, &names, &refs, index, here)?;
+    import.commit()?;
+    Ok((root, refs))
+}
+
+/// Builds and stores the collection manifest of files already in `import`.
+fn save_collection(
+    import: &mut Import,
+    names: &[&str],
+    refs: &[Reference],
+    index: Option<&str>,
+    path: &Path,
+) -> Result<Reference, Error> {
+    let entries: Vec<(&str, Reference, &str)> = names
+        .iter()
+        .zip(refs)
+        .map(|(name, r)| (*name, *r, content_type_for(name)))
+        .collect();
     let mut sink_error = None;
     let sink = |address: &ChunkAddress, chunk: &[u8]| {
         import.put(address, chunk).map_err(|e| {
@@ -149,7 +192,7 @@ pub fn import_dir(import: &mut Import, dir: &Path) -> Result<Reference, Error> {
         return Err(e);
     }
     built.map_err(|source| Error::Manifest {
-        path: dir.to_path_buf(),
+        path: path.to_path_buf(),
         source,
     })
 }

@@ -30,6 +30,7 @@
 pub mod backend;
 pub mod cache;
 pub mod cli;
+pub mod demo;
 mod error;
 pub mod framed;
 pub mod http;

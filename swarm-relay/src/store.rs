@@ -245,6 +245,22 @@ impl Store {
     }
 }
 
+/// Lets swarm-core's blocking driver ([`swarm_core::source::drive`]) read the store directly
+/// (tests, tools). Bytes are handed out unverified: the retrieval machine verifies them.
+impl swarm_core::source::ChunkSource for &Store {
+    fn fetch(&mut self, address: &ChunkAddress, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        let chunk = self.get_chunk(address).map_err(std::io::Error::other)?;
+        let Some(chunk) = chunk else {
+            return Ok(None);
+        };
+        let dst = buf
+            .get_mut(..chunk.len())
+            .ok_or(std::io::ErrorKind::InvalidData)?;
+        dst.copy_from_slice(&chunk);
+        Ok(Some(chunk.len()))
+    }
+}
+
 /// One import: the store's write transaction and the data file's tail. Chunks put into it
 /// become visible together when [`commit`](Self::commit) returns; dropping it (or
 /// [`abort`](Self::abort)) discards them all.

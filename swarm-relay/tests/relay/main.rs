@@ -13,6 +13,7 @@
 )]
 
 mod cli;
+mod demo;
 mod framed;
 mod http;
 mod import;
