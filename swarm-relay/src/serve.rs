@@ -418,6 +418,8 @@ pub(crate) struct Conn<'s> {
     reader: TcpStream,
     /// Bytes read and not yet consumed.
     pub(crate) buf: Vec<u8>,
+    /// Scratch for one `read` call.
+    read_buf: Box<[u8]>,
     pub(crate) out: Out,
     delayed: Option<(Sender<Delayed>, JoinHandle<()>)>,
     last_activity: Instant,
@@ -452,6 +454,7 @@ impl<'s> Conn<'s> {
             shared,
             reader: stream,
             buf: Vec::with_capacity(8 * 1024),
+            read_buf: vec![0u8; 16 * 1024].into_boxed_slice(),
             out,
             delayed,
             last_activity: Instant::now(),
@@ -467,15 +470,15 @@ impl<'s> Conn<'s> {
         timeout: Duration,
         timeout_applies: &dyn Fn() -> bool,
     ) -> io::Result<Fill> {
-        let mut tmp = [0u8; 16 * 1024];
         while self.buf.len() < want {
             if self.shared.is_stopping() {
                 return Ok(Fill::Stopping);
             }
-            match self.reader.read(&mut tmp) {
+            match self.reader.read(&mut self.read_buf) {
                 Ok(0) => return Ok(Fill::Eof),
                 Ok(n) => {
-                    self.buf.extend_from_slice(tmp.get(..n).unwrap_or_default());
+                    self.buf
+                        .extend_from_slice(self.read_buf.get(..n).unwrap_or_default());
                     self.last_activity = Instant::now();
                 }
                 Err(e)
