@@ -25,6 +25,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use swarm_core::target::Target;
 use swarm_net::url::NodeAddr;
 
 /// At most this many `node=` words.
@@ -42,9 +43,9 @@ pub struct Config {
     /// Node URLs to ask, in order of preference (failover goes down the list), each checked by
     /// [`swarm_net::url::NodeAddr::parse`] to be `tcp://` or `http://` with an IPv4 host.
     pub nodes: Vec<String>,
-    /// The kernel or EFI image (target grammar of `swarm_core`'s resolver).
+    /// The kernel or EFI image, checked by [`swarm_core::target::Target`]'s parser.
     pub target: String,
-    /// The initrd, if any.
+    /// The initrd, if any (checked the same way).
     pub initrd: Option<String>,
     /// Kernel command line (load options of the booted image).
     pub cmdline: String,
@@ -140,8 +141,14 @@ impl Config {
                     check_node(value).ok_or_else(bad)?;
                     nodes.push(value.into());
                 }
-                "target" => set_once(&mut target, "target", value.into())?,
-                "initrd" => set_once(&mut initrd, "initrd", value.into())?,
+                "target" => {
+                    value.parse::<Target>().map_err(|_| bad())?;
+                    set_once(&mut target, "target", value.into())?;
+                }
+                "initrd" => {
+                    value.parse::<Target>().map_err(|_| bad())?;
+                    set_once(&mut initrd, "initrd", value.into())?;
+                }
                 "ip" => {
                     let (a, n) = value.split_once('/').ok_or_else(bad)?;
                     let a = a.parse().map_err(|_| bad())?;
@@ -389,7 +396,11 @@ mod tests {
 
     #[test]
     fn timeout_bound_at_max_and_max_plus_one() {
-        let t = |s: u32| Config::parse(&format!("node=tcp://1.2.3.4:5 target=x timeout={s}"));
+        let t = |s: u32| {
+            Config::parse(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} timeout={s}"
+            ))
+        };
         assert_eq!(t(MAX_TIMEOUT_SECS).unwrap().timeout_secs, MAX_TIMEOUT_SECS);
         assert!(matches!(
             t(MAX_TIMEOUT_SECS + 1),
@@ -402,37 +413,55 @@ mod tests {
     fn refuses_bad_words_with_the_word() {
         let e = |s: &str| Config::parse(s).unwrap_err();
         assert_eq!(
-            e("node=tcp://1.2.3.4:5 target=x fast"),
+            e(&format!("node=tcp://1.2.3.4:5 target=bytes://{REF} fast")),
             ConfigError::UnknownWord("fast".into())
         );
         assert_eq!(
-            e("node=tcp://1.2.3.4:5 target=x color=red"),
+            e(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} color=red"
+            )),
             ConfigError::UnknownWord("color=red".into())
         );
         assert_eq!(
-            e("node=ftp://1.2.3.4:5 target=x"),
+            e(&format!("node=ftp://1.2.3.4:5 target=bytes://{REF}")),
             ConfigError::BadValue("node=ftp://1.2.3.4:5".into())
         );
         assert_eq!(
-            e("node=tcp://host:5 target=x"),
+            e(&format!("node=tcp://host:5 target=bytes://{REF}")),
             ConfigError::BadValue("node=tcp://host:5".into())
         );
         assert_eq!(
-            e("node=tcp://1.2.3.4 target=x"),
+            e(&format!("node=tcp://1.2.3.4 target=bytes://{REF}")),
             ConfigError::BadValue("node=tcp://1.2.3.4".into())
         );
         assert_eq!(
-            e("node=tcp://1.2.3.4:5 target=x ip=1.2.3.4/33"),
+            e(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} ip=1.2.3.4/33"
+            )),
             ConfigError::BadValue("ip=1.2.3.4/33".into())
         );
         assert_eq!(
-            e("node=tcp://1.2.3.4:5 target=x target=y"),
+            e(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} target=bzz://{REF}"
+            )),
             ConfigError::Repeated("target")
         );
-        assert_eq!(e("target=x"), ConfigError::NoNode);
+        assert_eq!(e(&format!("target=bytes://{REF}")), ConfigError::NoNode);
         assert_eq!(e("node=tcp://1.2.3.4:5"), ConfigError::NoTarget);
         assert_eq!(
-            e("node=tcp://1.2.3.4:5 target=x dhcp=off"),
+            e("node=tcp://1.2.3.4:5 target=bzz://12"),
+            ConfigError::BadValue("target=bzz://12".into())
+        );
+        assert_eq!(
+            e(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} initrd=feed://00/11"
+            )),
+            ConfigError::BadValue("initrd=feed://00/11".into())
+        );
+        assert_eq!(
+            e(&format!(
+                "node=tcp://1.2.3.4:5 target=bytes://{REF} dhcp=off"
+            )),
             ConfigError::NoAddress
         );
         assert_eq!(

@@ -9,9 +9,13 @@ use alloc::vec::Vec;
 
 use deboot_uefi::config::Config;
 use deboot_uefi::progress::Progress;
-use swarm_bmt::{ChunkAddress, Reference};
-use swarm_core::joiner::{Joiner, Slot, TreeLevel};
+use swarm_bmt::ChunkAddress;
+use swarm_core::feed::Topic;
+use swarm_core::joiner::{Slot, TreeLevel};
+use swarm_core::manifest::MAX_NODE_LEN;
 use swarm_core::redundancy::MAX_TREE_LEVELS;
+use swarm_core::soc::Owner;
+use swarm_core::target::{Resolver, Target, TargetKind};
 use swarm_core::Retrieval;
 use swarm_net::driver::{self, Driver, Node};
 use swarm_net::url::NodeAddr;
@@ -19,6 +23,7 @@ use uefi::{println, Status};
 
 use crate::efi::clock::Clock;
 use crate::efi::net::{Connector, Net};
+use crate::efi::vars;
 use crate::{fail, Failure};
 
 /// Chunk requests in flight across the nodes.
@@ -37,12 +42,20 @@ pub(crate) type DrvNode<'b, 's> = Node<'b, <Connector<'s> as driver::Connector>:
 pub(crate) struct Fetched {
     /// The verified bytes.
     pub(crate) bytes: Vec<u8>,
+    /// For a `feed://` target: its owner, topic and the update index the bytes came from.
+    feed: Option<(Owner, Topic, u64)>,
 }
 
 impl Fetched {
-    /// Persists the feed anti-rollback minimum, if the target was a feed.
+    /// Raises the feed's anti-rollback minimum to the update just fetched and verified (never
+    /// lowers it), if the target was a feed.
     pub(crate) fn commit(&self) -> Result<(), String> {
-        Ok(())
+        match &self.feed {
+            Some((owner, topic, index)) => {
+                vars::raise_feed_minimum(&owner.0, topic.as_bytes(), *index)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -78,27 +91,43 @@ pub(crate) fn driver_config(cfg: &Config) -> driver::Config {
     }
 }
 
-/// Fetches `target`, verifying every chunk; `label` names it in progress and error lines.
+/// Fetches `target`, verifying every chunk; `label` names it in progress and error lines. A
+/// `feed://` target is resolved no lower than the minimum stored in the anti-rollback variable.
 pub(crate) fn fetch(
     driver: &mut Drv<'_, '_, '_>,
     net: &Net,
-    target: &str,
+    text: &str,
     label: &'static str,
 ) -> Result<Fetched, Failure> {
-    let reference = target
-        .strip_prefix("bytes://")
-        .and_then(|r| r.parse::<Reference>().ok())
-        .ok_or_else(|| {
-            fail(
-                Status::UNSUPPORTED,
-                format!("{label} {target}: only bytes://<ref> targets for now"),
-            )
-        })?;
+    let target: Target = text
+        .parse()
+        .map_err(|e| fail(Status::INVALID_PARAMETER, format!("{label} {text}: {e}")))?;
+    let feed = match target.kind() {
+        TargetKind::Feed { owner, topic } => Some((owner, topic)),
+        TargetKind::Bzz(_) | TargetKind::Bytes(_) => None,
+    };
+    let min_index = match &feed {
+        Some((owner, topic)) => vars::feed_minimum(&owner.0, topic.as_bytes())
+            .map_err(|r| fail(Status::DEVICE_ERROR, r))?
+            .unwrap_or(0),
+        None => 0,
+    };
+    let mut node_buf = vec![0u8; MAX_NODE_LEN];
     let mut slots = vec![Slot::default(); WINDOW];
     let mut levels = vec![TreeLevel::default(); MAX_TREE_LEVELS];
-    let mut joiner = Joiner::new(reference, None, &mut slots, &mut levels)
-        .map_err(|e| fail(Status::ABORTED, format!("{label}: {e}")))?;
-    run(driver, net, &mut joiner, target, label)
+    let mut resolver = Resolver::new(&target, min_index, &mut node_buf, &mut slots, &mut levels)
+        .map_err(|e| fail(Status::INVALID_PARAMETER, format!("{label} {text}: {e}")))?;
+    let bytes = run(driver, net, &mut resolver, text, label)?;
+    let feed = match (feed, resolver.feed_index()) {
+        (Some((owner, topic)), Some(index)) => {
+            println!(
+                "deboot: {label}: feed update {index} (anti-rollback minimum was {min_index})"
+            );
+            Some((owner, topic, index))
+        }
+        _ => None,
+    };
+    Ok(Fetched { bytes, feed })
 }
 
 /// Runs one retrieval to completion, collecting its verified output.
@@ -108,7 +137,7 @@ fn run<R: Retrieval + ?Sized>(
     machine: &mut R,
     target: &str,
     label: &'static str,
-) -> Result<Fetched, Failure> {
+) -> Result<Vec<u8>, Failure> {
     let before: Vec<u32> = driver.nodes().iter().map(Node::demerits).collect();
     let mut observed = Observed {
         inner: machine,
@@ -125,11 +154,15 @@ fn run<R: Retrieval + ?Sized>(
         }
         Ok(())
     });
-    report_nodes(driver, &before, observed.bad_chunks);
+    // Nodes that failed requests were demoted and the fetch went on; say so when a node lied
+    // or when the fetch failed (a feed lookup's "not found" probes are expected otherwise).
+    if observed.bad_chunks > 0 || result.is_err() {
+        report_nodes(driver, &before, observed.bad_chunks);
+    }
     match result {
         Ok(_) => {
             println!("{}", progress.finish(len_u64(&out), net.now_us()));
-            Ok(Fetched { bytes: out })
+            Ok(out)
         }
         Err(e) => Err(failure(label, target, &e)),
     }
@@ -176,7 +209,9 @@ fn failure(label: &str, target: &str, e: &swarm_net::Error) -> Failure {
         }
         NetError::Core(c) => {
             let status = match c {
-                swarm_core::Error::NotFound | swarm_core::Error::ChunkNotFound => Status::NOT_FOUND,
+                swarm_core::Error::NotFound
+                | swarm_core::Error::ChunkNotFound
+                | swarm_core::Error::FeedNotFound => Status::NOT_FOUND,
                 _ => Status::SECURITY_VIOLATION,
             };
             fail(status, format!("{label} {target}: {c}"))
@@ -212,7 +247,7 @@ impl<R: Retrieval + ?Sized> Retrieval for Observed<'_, R> {
                 self.bad_chunks = self.bad_chunks.saturating_add(1);
                 if self.bad_chunks <= MAX_BAD_CHUNK_LINES {
                     println!(
-                        "deboot: chunk {address} failed verification ({e}); asking another node"
+                        "deboot: chunk {address} failed verification ({e}); not using that node for it again"
                     );
                 }
             }

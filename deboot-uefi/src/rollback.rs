@@ -22,10 +22,10 @@ pub struct BadValue {
 }
 
 /// The variable's name for the feed of `owner` under `topic`:
-/// `DeBootFeed-<40 hex owner>-<64 hex topic>`.
+/// `DeBootFeed-<40 hex owner>-<hex topic>` (64 hex digits for a topic hash).
 #[must_use]
-pub fn variable_name(owner: &[u8; 20], topic: &[u8; 32]) -> String {
-    let mut name = String::with_capacity(11 + 40 + 1 + 64);
+pub fn variable_name(owner: &[u8; 20], topic: &[u8]) -> String {
+    let mut name = String::with_capacity(11 + 40 + 1 + 2 * topic.len());
     name.push_str("DeBootFeed-");
     for b in owner {
         let _ = write!(name, "{b:02x}"); // writing to a String cannot fail

@@ -3,13 +3,14 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 
 use deboot_uefi::config;
 use uefi::boot;
-use uefi::fs::FileSystem;
 use uefi::proto::device_path::{DeviceSubType, DeviceType};
 use uefi::proto::loaded_image::LoadedImage;
+use uefi::proto::media::file::{File, FileAttribute, FileHandle, FileMode};
 use uefi::CString16;
 
 /// The configuration text: the load options if they carry settings, else `deboot.cfg` next to
@@ -20,7 +21,7 @@ use uefi::CString16;
 pub(crate) fn config_text() -> Result<(String, String), String> {
     let (options, dir) = {
         let loaded = boot::open_protocol_exclusive::<LoadedImage>(boot::image_handle())
-            .map_err(|e| format!("cannot read own loaded image: {:?}", e.status()))?;
+            .map_err(|_| String::from("cannot read own loaded image"))?;
         let options = match loaded.load_options_as_bytes() {
             Some(bytes) => config::decode_load_options(bytes).map_err(|e| format!("{e}"))?,
             None => String::new(),
@@ -36,42 +37,61 @@ pub(crate) fn config_text() -> Result<(String, String), String> {
     Ok((text, path))
 }
 
-/// Reads a file from the app's own ESP.
+/// Reads a file of at most [`config::MAX_CONFIG_LEN`] bytes from the app's own ESP.
 fn read_file(path: &str) -> Result<String, String> {
-    let sfs = boot::get_image_file_system(boot::image_handle())
-        .map_err(|e| format!("cannot open the app's file system: {:?}", e.status()))?;
+    let mut sfs = boot::get_image_file_system(boot::image_handle())
+        .map_err(|_| String::from("cannot open the app's file system"))?;
     let cpath = CString16::try_from(path).map_err(|_| format!("bad path {path}"))?;
-    let bytes: Vec<u8> = FileSystem::new(sfs)
-        .read(cpath.as_ref())
-        .map_err(|_| format!("cannot read {path}"))?;
-    if bytes.len() > config::MAX_CONFIG_LEN {
-        return Err(format!(
-            "{path} is longer than {} bytes",
-            config::MAX_CONFIG_LEN
-        ));
+    let mut file = sfs
+        .open_volume()
+        .and_then(|mut root| root.open(&cpath, FileMode::Read, FileAttribute::empty()))
+        .ok()
+        .and_then(FileHandle::into_regular_file)
+        .ok_or_else(|| format!("cannot read {path}"))?;
+    let mut bytes: Vec<u8> = vec![0; config::MAX_CONFIG_LEN + 1];
+    let mut len = 0;
+    loop {
+        let rest = bytes.get_mut(len..).unwrap_or_default();
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) if len + n <= config::MAX_CONFIG_LEN => len += n,
+            Ok(_) => {
+                return Err(format!(
+                    "{path} is longer than {} bytes",
+                    config::MAX_CONFIG_LEN
+                ))
+            }
+            Err(_) => return Err(format!("cannot read {path}")),
+        }
     }
+    bytes.truncate(len);
     String::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8"))
 }
 
-/// The directory part of the app's file path (`\EFI\deboot`), from its media file-path nodes.
+/// The directory part of the app's file path (`\EFI\deboot`), from its media file-path nodes
+/// (each holds a NUL-terminated UCS-2 path piece).
 fn image_dir(path: &uefi::proto::device_path::DevicePath) -> String {
     let mut full = String::new();
     for node in path.node_iter() {
-        if node.device_type() == DeviceType::MEDIA
-            && node.sub_type() == DeviceSubType::MEDIA_FILE_PATH
+        if node.device_type() != DeviceType::MEDIA
+            || node.sub_type() != DeviceSubType::MEDIA_FILE_PATH
         {
-            if let Ok(uefi::proto::device_path::DevicePathNodeEnum::MediaFilePath(fp)) =
-                node.as_enum()
-            {
-                if let Ok(s) = fp.path_name().to_cstring16() {
-                    if !full.ends_with('\\') && !s.to_string().starts_with('\\') {
-                        full.push('\\');
-                    }
-                    full.push_str(&s.to_string());
-                }
-            }
+            continue;
         }
+        let (units, _) = node.data().as_chunks::<2>();
+        let piece = char::decode_utf16(
+            units
+                .iter()
+                .map(|u| u16::from_le_bytes(*u))
+                .take_while(|u| *u != 0),
+        )
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        if !full.ends_with('\\') {
+            full.push('\\');
+        }
+        full.extend(piece);
     }
+    let full = full.replace("\\\\", "\\");
     match full.rfind('\\') {
         Some(i) => full.get(..i).unwrap_or_default().to_string(),
         None => String::new(),

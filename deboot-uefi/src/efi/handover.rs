@@ -36,19 +36,26 @@ pub(crate) fn start(image: &[u8], cmdline: &str, initrd: Option<&[u8]>) -> Resul
     .map_err(|e| match e.status() {
         Status::SECURITY_VIOLATION | Status::ACCESS_DENIED => {
             format!(
-                "the firmware refused the verified image ({:?}): Secure Boot needs a signed image",
-                e.status()
+                "the firmware refused the verified image ({}): Secure Boot needs a signed image",
+                super::status_text(e.status())
             )
         }
-        s => format!("the firmware cannot load the verified image: {s:?}"),
+        s => format!(
+            "the firmware cannot load the verified image: {}",
+            super::status_text(s)
+        ),
     })?;
     // UCS-2 with a terminating NUL; must outlive the child, which it does: we wait for it.
     let options: Vec<u16> = cmdline.encode_utf16().chain(core::iter::once(0)).collect();
     let options_len = u32::try_from(options.len() * 2)
         .map_err(|_| String::from("kernel command line too long"))?;
     {
-        let mut loaded = boot::open_protocol_exclusive::<LoadedImage>(child)
-            .map_err(|e| format!("cannot set the image's load options: {:?}", e.status()))?;
+        let mut loaded = boot::open_protocol_exclusive::<LoadedImage>(child).map_err(|e| {
+            format!(
+                "cannot set the image's load options: {}",
+                super::status_text(e.status())
+            )
+        })?;
         // SAFETY: `options` is valid UCS-2 of `options_len` bytes and lives until the child
         // returns (below) or never returns (a booted kernel).
         unsafe { loaded.set_load_options(options.as_ptr().cast(), options_len) };
@@ -119,7 +126,12 @@ impl InitrdHandle {
                 (&raw const *path).cast::<c_void>(),
             )
         }
-        .map_err(|e| format!("cannot install the initrd device path: {:?}", e.status()))?;
+        .map_err(|e| {
+            format!(
+                "cannot install the initrd device path: {}",
+                super::status_text(e.status())
+            )
+        })?;
         // SAFETY: as above.
         let installed = unsafe {
             boot::install_protocol_interface(
@@ -138,8 +150,8 @@ impl InitrdHandle {
                 )
             };
             return Err(format!(
-                "cannot install the initrd LoadFile2: {:?}",
-                e.status()
+                "cannot install the initrd LoadFile2: {}",
+                super::status_text(e.status())
             ));
         }
         Ok(Self {

@@ -2,9 +2,6 @@
 //! (rules in [`deboot_uefi::rollback`]). Written with boot-service access only, so the running
 //! OS cannot lower it; a variable that has runtime access was not written by us and is ignored.
 
-// Used once feed targets resolve (fetch.rs, with swarm-core's feed lookup).
-#![allow(dead_code)]
-
 use alloc::format;
 use alloc::string::String;
 
@@ -18,7 +15,7 @@ const VENDOR: VariableVendor = VariableVendor(guid!("4baa309a-0c4c-4a91-959c-b5a
 ///
 /// # Errors
 /// A stored value of the wrong size, or a firmware error.
-pub(crate) fn feed_minimum(owner: &[u8; 20], topic: &[u8; 32]) -> Result<Option<u64>, String> {
+pub(crate) fn feed_minimum(owner: &[u8; 20], topic: &[u8]) -> Result<Option<u64>, String> {
     let name = name(owner, topic)?;
     let mut buf = [0u8; 16];
     match runtime::get_variable(&name, &VENDOR, &mut buf) {
@@ -32,8 +29,8 @@ pub(crate) fn feed_minimum(owner: &[u8; 20], topic: &[u8; 32]) -> Result<Option<
         }
         Err(e) if e.status() == Status::NOT_FOUND => Ok(None),
         Err(e) => Err(format!(
-            "cannot read the anti-rollback variable: {:?}",
-            e.status()
+            "cannot read the anti-rollback variable: {}",
+            super::status_text(e.status())
         )),
     }
 }
@@ -42,20 +39,22 @@ pub(crate) fn feed_minimum(owner: &[u8; 20], topic: &[u8; 32]) -> Result<Option<
 ///
 /// # Errors
 /// A firmware error writing the variable.
-pub(crate) fn raise_feed_minimum(
-    owner: &[u8; 20],
-    topic: &[u8; 32],
-    index: u64,
-) -> Result<(), String> {
+pub(crate) fn raise_feed_minimum(owner: &[u8; 20], topic: &[u8], index: u64) -> Result<(), String> {
     let Some(new) = rollback::raised(feed_minimum(owner, topic)?, index) else {
         return Ok(());
     };
     let attrs = VariableAttributes::NON_VOLATILE | VariableAttributes::BOOTSERVICE_ACCESS;
-    runtime::set_variable(&name(owner, topic)?, &VENDOR, attrs, &rollback::encode(new))
-        .map_err(|e| format!("cannot store the anti-rollback minimum: {:?}", e.status()))
+    runtime::set_variable(&name(owner, topic)?, &VENDOR, attrs, &rollback::encode(new)).map_err(
+        |e| {
+            format!(
+                "cannot store the anti-rollback minimum: {}",
+                super::status_text(e.status())
+            )
+        },
+    )
 }
 
-fn name(owner: &[u8; 20], topic: &[u8; 32]) -> Result<CString16, String> {
+fn name(owner: &[u8; 20], topic: &[u8]) -> Result<CString16, String> {
     CString16::try_from(rollback::variable_name(owner, topic).as_str())
         .map_err(|_| String::from("anti-rollback variable name is not UCS-2"))
 }
