@@ -223,12 +223,20 @@ impl Esp {
         };
         copy(&images.runner, &esp.join("EFI/BOOT/BOOTX64.EFI"));
         copy(&images.deboot, &esp.join("EFI/deboot/deboot.efi"));
-        let (file, text) = match config {
-            Configured::LoadOptions(t) => (esp.join("runner-options.txt"), *t),
-            Configured::CfgFile(t) => (esp.join("EFI/deboot/deboot.cfg"), *t),
-        };
-        std::fs::write(&file, text).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+        write_config(&esp, config);
         Self { dir }
+    }
+
+    /// Replaces the case's configuration (the OVMF variables, and so deboot.efi's anti-rollback
+    /// minimum, stay from the boots before).
+    ///
+    /// # Panics
+    /// On I/O errors.
+    pub fn reconfigure(&self, config: &Configured<'_>) {
+        let esp = self.dir.path().join("esp");
+        let _ = std::fs::remove_file(esp.join("runner-options.txt"));
+        let _ = std::fs::remove_file(esp.join("EFI/deboot/deboot.cfg"));
+        write_config(&esp, config);
     }
 
     /// Boots this ESP once (serialised with every other boot of the process, so two QEMUs do
@@ -322,6 +330,14 @@ pub enum Configured<'a> {
     LoadOptions(&'a str),
     /// No load options; `deboot.cfg` next to deboot.efi holds this.
     CfgFile(&'a str),
+}
+
+fn write_config(esp: &Path, config: &Configured<'_>) {
+    let (file, text) = match config {
+        Configured::LoadOptions(t) => (esp.join("runner-options.txt"), *t),
+        Configured::CfgFile(t) => (esp.join("EFI/deboot/deboot.cfg"), *t),
+    };
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
 }
 
 /// stdout and stderr of a child, read on two threads.

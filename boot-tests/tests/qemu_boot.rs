@@ -29,6 +29,10 @@ use boot_tests::{
     crc32, firmware, images, pseudo_random, Boot, Configured, Esp, Firmware, TempDir,
     HOST_FROM_GUEST, PAYLOAD_MARKER, PAYLOAD_STATUS, RUNNER_DEBOOT_FAILED,
 };
+use k256::ecdsa::SigningKey;
+use swarm_bmt::{ChunkAddress, Reference, Span};
+use swarm_core::feed::{self, Topic};
+use swarm_core::soc;
 use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
 
 /// Size of the collection's big file (the initrd of the boot cases).
@@ -37,7 +41,7 @@ const CMDLINE: &str = "console=ttyS0 deboot.test=1";
 
 /// A store holding a collection `{payload.efi, boot/initrd.img}`.
 struct Collection {
-    _dir: TempDir,
+    dir: TempDir,
     store: Arc<Store>,
     reference: String,
     big: Vec<u8>,
@@ -45,19 +49,46 @@ struct Collection {
 
 fn collection() -> Collection {
     let dir = TempDir::new("store");
-    let content = dir.path().join("content");
-    std::fs::create_dir_all(content.join("boot")).unwrap();
-    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
-    let big = pseudo_random(BIG_LEN, 0x5eed);
-    std::fs::write(content.join("boot/initrd.img"), &big).unwrap();
     let store = Store::open(dir.path().join("db")).unwrap();
-    let refs = import::import_paths(&store, &[content]).unwrap();
+    let (reference, big) = add_collection(&dir, &store, 0x5eed);
     Collection {
-        _dir: dir,
+        dir,
         store: Arc::new(store),
-        reference: refs[0].to_string(),
+        reference,
         big,
     }
+}
+
+/// Imports `{payload.efi, boot/initrd.img}` with an initrd made from `seed`; its reference and
+/// the initrd.
+fn add_collection(dir: &TempDir, store: &Store, seed: u32) -> (String, Vec<u8>) {
+    let content = dir.path().join(format!("content-{seed:x}"));
+    std::fs::create_dir_all(content.join("boot")).unwrap();
+    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
+    let big = pseudo_random(BIG_LEN, seed);
+    std::fs::write(content.join("boot/initrd.img"), &big).unwrap();
+    let refs = import::import_paths(store, &[content]).unwrap();
+    (refs[0].to_string(), big)
+}
+
+/// Signs feed update `index` of (`key`, `topic`) pointing at `reference` (v1 payload:
+/// timestamp and reference) and puts it into `store`; returns its chunk address.
+fn put_feed_update(
+    store: &Store,
+    key: &SigningKey,
+    topic: &Topic,
+    index: u64,
+    reference: &str,
+) -> ChunkAddress {
+    let reference: Reference = reference.parse().unwrap();
+    let mut payload = (1_700_000_000 + index).to_be_bytes().to_vec();
+    payload.extend_from_slice(reference.address().as_bytes());
+    let mut out = vec![0u8; 4200];
+    let id = feed::sequence_identifier(topic, index);
+    let (address, soc) =
+        soc::sign(key, &id, Span(payload.len() as u64), &payload, &mut out).unwrap();
+    store.put_chunk(&address, soc).unwrap();
+    address
 }
 
 fn relay(c: &Collection, faults: Faults) -> RelayHandle {
@@ -166,22 +197,14 @@ fn boots_the_payload_by_bzz_path_with_initrd_and_cmdline() {
     };
     let c = collection();
     let r = relay(&c, Faults::default());
-    let (raw_port, raw) = raw_source(BIG_LEN);
     let options = format!(
         "deboot.efi {} target=bzz://{reference}/payload.efi initrd=bzz://{reference}/boot/initrd.img \
-         bench=tcp://{HOST_FROM_GUEST}:{raw_port} -- {CMDLINE}",
+         -- {CMDLINE}",
         node(&r),
         reference = c.reference
     );
     let boot = run(&fw, Configured::LoadOptions(&options));
-    raw.join().unwrap();
     assert_booted(&boot, &c);
-    for line in boot
-        .lines("deboot: initrd ")
-        .chain(boot.lines("deboot: bench"))
-    {
-        eprintln!("figure: {line}");
-    }
     eprintln!(
         "figure: boot by bzz:// path, wall time {:.2} s",
         boot.wall.as_secs_f64()
@@ -247,6 +270,66 @@ fn boots_the_payload_by_bytes_reference_and_measures_throughput() {
     for line in figures {
         eprintln!("figure: {line}");
     }
+}
+
+#[test]
+#[ignore = "boots QEMU; run by .ci/run"]
+fn boots_the_newest_feed_update_and_refuses_a_rollback() {
+    let Some(fw) = firmware("boots_the_newest_feed_update") else {
+        return;
+    };
+    let c = collection();
+    let (old_ref, old_big) = add_collection(&c.dir, &c.store, 0x01d);
+    let key = SigningKey::from_bytes(&[0x42; 32].into()).unwrap();
+    let owner = soc::owner_of(key.verifying_key());
+    let topic = Topic::from_name("deboot/boot-tests");
+    put_feed_update(&c.store, &key, &topic, 0, &old_ref);
+    let newest = put_feed_update(&c.store, &key, &topic, 1, &c.reference);
+    let owner_hex = hex::encode(owner.0);
+    let options = |r: &RelayHandle| {
+        format!(
+            "{} target=feed://{owner_hex}/{topic}/payload.efi initrd=feed://{owner_hex}/{topic}/boot/initrd.img \
+             -- {CMDLINE}",
+            node(r)
+        )
+    };
+    // First boot: the newest update (index 1) wins, and deboot.efi stores 1 as the minimum.
+    let r = relay(&c, Faults::default());
+    let first = options(&r);
+    let esp = Esp::new(images(), &Configured::LoadOptions(&first));
+    let boot = esp.boot(&fw, true);
+    eprintln!(
+        "--- serial ({:?}, status {:?}) ---\n{}\n---",
+        boot.wall, boot.status, boot.serial
+    );
+    assert_booted(&boot, &c);
+    assert!(boot
+        .serial
+        .contains("deboot: initrd: feed update 1 (anti-rollback minimum was 0)"));
+    drop(r);
+    // Second boot, same machine (same OVMF variables): a node that hides update 1 would roll
+    // the device back to update 0; the stored minimum refuses that.
+    let withhold = [newest].into_iter().collect();
+    let hiding = relay(
+        &c,
+        Faults {
+            withhold,
+            ..Faults::default()
+        },
+    );
+    let second = options(&hiding);
+    esp.reconfigure(&Configured::LoadOptions(&second));
+    let boot = esp.boot(&fw, true);
+    eprintln!(
+        "--- serial ({:?}, status {:?}) ---\n{}\n---",
+        boot.wall, boot.status, boot.serial
+    );
+    assert_refused(&boot, "feed");
+    let old_initrd = format!("crc32={:08x}", crc32(&old_big));
+    assert!(
+        !boot.serial.contains(&old_initrd),
+        "the rolled-back initrd was handed over"
+    );
 }
 
 #[test]
@@ -350,11 +433,14 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
         eprintln!("boots_a_real_linux_kernel: skipped (kernel package or static init unavailable)");
         return;
     };
-    let vmlinuz = std::fs::read(kernel).unwrap();
+    // As an operator would publish it: a directory imported as one collection.
+    let content = tmp.path().join("content");
+    std::fs::create_dir_all(content.join("boot")).unwrap();
+    std::fs::copy(&kernel, content.join("boot/vmlinuz")).unwrap();
     let initrd = boot_tests::initramfs(&init);
+    std::fs::write(content.join("boot/initrd.img"), &initrd).unwrap();
     let store = Store::open(tmp.path().join("db")).unwrap();
-    let kref = import::import_bytes(&store, &vmlinuz).unwrap();
-    let iref = import::import_bytes(&store, &initrd).unwrap();
+    let reference = import::import_paths(&store, &[content]).unwrap()[0].to_string();
     let r = Relay::bind(
         "127.0.0.1:0",
         Backend::Store(Arc::new(store)),
@@ -362,9 +448,11 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
     )
     .unwrap();
     let options = format!(
-        "node=tcp://{HOST_FROM_GUEST}:{} target=bytes://{kref} initrd=bytes://{iref} -- console=ttyS0 panic=-1 quiet",
+        "node=tcp://{HOST_FROM_GUEST}:{} target=bzz://{reference}/boot/vmlinuz \
+         initrd=bzz://{reference}/boot/initrd.img -- console=ttyS0 panic=-1 quiet",
         r.local_addr().port()
     );
+    let vmlinuz_len = std::fs::metadata(&kernel).unwrap().len();
     let boot = run(&fw, Configured::LoadOptions(&options));
     assert_eq!(
         boot.status,
@@ -377,7 +465,7 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
     );
     eprintln!(
         "figure: Linux {} byte kernel + {} byte initrd to /init, wall time {:.2} s",
-        vmlinuz.len(),
+        vmlinuz_len,
         initrd.len(),
         boot.wall.as_secs_f64()
     );
