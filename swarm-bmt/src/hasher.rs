@@ -123,30 +123,69 @@ pub fn chunk_addresses(chunks: &[&[u8]], out: &mut [ChunkAddress]) -> Result<(),
     for chunk in chunks {
         split_chunk(chunk)?;
     }
-    let b = lanes::backend();
     for (group, addrs) in chunks.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
         let mut payloads: [&[u8]; GROUP] = [&[]; GROUP];
         let mut spans = [0u64; GROUP];
         for ((p, s), chunk) in payloads.iter_mut().zip(spans.iter_mut()).zip(group) {
-            if let Ok((span, payload)) = split_chunk(chunk) {
-                *p = payload;
-                *s = u64::from_le_bytes(*span);
-            }
+            let (span, payload) = split_chunk(chunk)?;
+            *p = payload;
+            *s = u64::from_le_bytes(*span);
         }
-        let n = group.len();
-        let mut hashed = [[0u8; 32]; GROUP];
-        let done = match (payloads.get(..n), spans.get(..n), hashed.get_mut(..n)) {
-            (Some(p), Some(s), Some(h)) => lanes::chunk_addresses(b, p, s, h),
-            _ => 0,
+        group_addresses(&payloads, &spans, addrs)?;
+    }
+    Ok(())
+}
+
+/// Addresses of leaves given by their payloads (each at most 4096 bytes, span = its length),
+/// through the SIMD lanes 8 side by side where available: the splitters' leaf hashing.
+///
+/// # Errors
+/// [`Error::PayloadTooLong`] for a payload over 4096 bytes (callers never pass one).
+pub(crate) fn leaf_addresses(payloads: &[&[u8]], out: &mut [ChunkAddress]) -> Result<(), Error> {
+    for (group, addrs) in payloads.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+        let mut p: [&[u8]; GROUP] = [&[]; GROUP];
+        let mut spans = [0u64; GROUP];
+        for ((p, s), payload) in p.iter_mut().zip(spans.iter_mut()).zip(group) {
+            *p = payload;
+            *s = payload.len() as u64;
+        }
+        group_addresses(&p, &spans, addrs)?;
+    }
+    Ok(())
+}
+
+/// Addresses of up to [`GROUP`] chunks: `out[i]` for `payloads[i]` with `spans[i]`, for
+/// `i < out.len()`. SIMD lanes for whole groups of 8 or 4, one by one for the rest.
+fn group_addresses(
+    payloads: &[&[u8]; GROUP],
+    spans: &[u64; GROUP],
+    out: &mut [ChunkAddress],
+) -> Result<(), Error> {
+    let n = out.len().min(GROUP);
+    let (payloads, spans) = (
+        payloads.get(..n).unwrap_or_default(),
+        spans.get(..n).unwrap_or_default(),
+    );
+    if let Some(too_long) = payloads.iter().find(|p| p.len() > MAX_PAYLOAD_LEN) {
+        return Err(Error::PayloadTooLong {
+            len: too_long.len(),
+        });
+    }
+    let mut hashed = [[0u8; 32]; GROUP];
+    let done = hashed.get_mut(..n).map_or(0, |h| {
+        lanes::chunk_addresses(lanes::backend(), payloads, spans, h)
+    });
+    for (i, ((addr, h), (payload, span))) in out
+        .iter_mut()
+        .zip(hashed)
+        .zip(payloads.iter().zip(spans))
+        .enumerate()
+    {
+        *addr = if i < done {
+            ChunkAddress(h)
+        } else {
+            chunk_address(&span.to_le_bytes(), payload)?
         };
-        for (i, (addr, h)) in addrs.iter_mut().zip(hashed).enumerate() {
-            *addr = if i < done {
-                ChunkAddress(h)
-            } else {
-                let chunk = group.get(i).copied().unwrap_or_default();
-                chunk_address_of(chunk)?
-            };
-        }
     }
     Ok(())
 }

@@ -7,9 +7,8 @@
 //! lone reference). One buffer per tree level is kept, so memory is fixed by the tree depth
 //! ([`MAX_TREE_LEVELS`]), whatever the file size.
 
-use crate::{
-    chunk_address, chunk_addresses, ChunkAddress, Error, BRANCHES, MAX_PAYLOAD_LEN, SPAN_SIZE,
-};
+use crate::hasher::leaf_addresses;
+use crate::{chunk_address, ChunkAddress, Error, BRANCHES, MAX_PAYLOAD_LEN, SPAN_SIZE};
 
 #[cfg(feature = "std")]
 mod parallel;
@@ -33,6 +32,14 @@ pub trait ChunkSink {
     /// # Errors
     /// Any error stops the splitter with [`Error::Sink`]; keep the details in the sink.
     fn put(&mut self, address: &ChunkAddress, chunk: &[u8]) -> Result<(), Error>;
+
+    /// Whether [`put`](Self::put) needs the leaves at all. `true` unless overridden; a sink
+    /// that ignores every chunk returns `false`, and the splitters then skip copying each
+    /// leaf they hash in place into a `span || payload` buffer just to hand it over (and
+    /// skip `put` for those leaves). Intermediate chunks are always handed over.
+    fn wants_chunks(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that drops every chunk: only the root reference is wanted.
@@ -43,6 +50,10 @@ impl ChunkSink for NoSink {
     fn put(&mut self, _: &ChunkAddress, _: &[u8]) -> Result<(), Error> {
         Ok(())
     }
+
+    fn wants_chunks(&self) -> bool {
+        false
+    }
 }
 
 impl<F: FnMut(&ChunkAddress, &[u8]) -> Result<(), Error>> ChunkSink for F {
@@ -51,7 +62,7 @@ impl<F: FnMut(&ChunkAddress, &[u8]) -> Result<(), Error>> ChunkSink for F {
     }
 }
 
-/// Leaves the [`Splitter`] buffers and hashes together through [`chunk_addresses`]: 8 on
+/// Leaves the [`Splitter`] buffers and hashes together through [`chunk_addresses`](crate::chunk_addresses): 8 on
 /// x86_64 hosts (one per SIMD lane), 1 elsewhere (firmware and embedded targets, where the
 /// hashing is one permutation at a time and a batch would only cost memory).
 pub const LEAF_BATCH: usize = if cfg!(all(
@@ -65,9 +76,11 @@ pub const LEAF_BATCH: usize = if cfg!(all(
 
 /// Streaming splitter; see the [module docs](self).
 ///
-/// Leaves are buffered [`LEAF_BATCH`] at a time and hashed together ([`chunk_addresses`]: 8
+/// Leaves are hashed [`LEAF_BATCH`] at a time ([`chunk_addresses`](crate::chunk_addresses): 8
 /// chunks side by side in the SIMD lanes on x86_64), then handed to the sink in content order;
-/// results and sink order are the same as hashing them one by one.
+/// results and sink order are the same as hashing them one by one. A whole batch of leaves
+/// that lies inside one [`write`](Self::write) is hashed where it is; only the rest is copied
+/// into the leaf buffers.
 ///
 /// Size, fixed whatever the content length (no allocation): one 4104-byte buffer per tree
 /// level (8, about 32 KiB) and [`LEAF_BATCH`] leaf buffers of 4104 bytes, so about 37 KiB
@@ -136,10 +149,34 @@ impl<S: ChunkSink> Splitter<S> {
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
         let grown = grown_len(self.total, data)?;
-        let mut rest = self.leaves.fill(data);
+        let mut rest = data;
         while !rest.is_empty() {
-            self.flush()?;
-            rest = self.leaves.fill(rest);
+            if rest.len() >= self.leaves.room() + LEAF_BATCH * MAX_PAYLOAD_LEN {
+                // A whole batch of leaves lies in `data`: finish and hash what is buffered,
+                // then hash those leaves where they are, without copying them.
+                if !self.leaves.is_empty() {
+                    rest = self.leaves.complete_current(rest);
+                    self.flush()?;
+                }
+                let (direct, tail) = rest.split_at(LEAF_BATCH * MAX_PAYLOAD_LEN);
+                let mut payloads: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
+                for (p, leaf) in payloads
+                    .iter_mut()
+                    .zip(direct.chunks_exact(MAX_PAYLOAD_LEN))
+                {
+                    *p = leaf;
+                }
+                let mut addrs = [ChunkAddress::default(); LEAF_BATCH];
+                leaf_addresses(&payloads, &mut addrs)?;
+                self.tree
+                    .put_payloads(&payloads, &addrs, self.leaves.scratch())?;
+                rest = tail;
+            } else {
+                rest = self.leaves.fill(rest);
+                if !rest.is_empty() {
+                    self.flush()?;
+                }
+            }
         }
         self.total = grown;
         Ok(())
@@ -152,7 +189,7 @@ impl<S: ChunkSink> Splitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish(mut self) -> Result<ChunkAddress, Error> {
-        self.flush()?;
+        self.flush_last()?;
         self.tree.finish()
     }
 
@@ -161,9 +198,18 @@ impl<S: ChunkSink> Splitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish_with_sink(mut self) -> Result<(ChunkAddress, S), Error> {
-        self.flush()?;
+        self.flush_last()?;
         let root = self.tree.finish()?;
         Ok((root, self.tree.sink))
+    }
+
+    /// Hashes what is buffered at the end: the last leaves, or the empty leaf of empty
+    /// content (content that ended on a leaf boundary leaves nothing buffered).
+    fn flush_last(&mut self) -> Result<(), Error> {
+        if self.total == 0 || !self.leaves.is_empty() {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Hashes the buffered leaves together, hands them to the sink in order and records them
@@ -171,15 +217,21 @@ impl<S: ChunkSink> Splitter<S> {
     fn flush(&mut self) -> Result<(), Error> {
         let count = self.leaves.seal();
         let mut chunks: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
-        for (i, c) in chunks.iter_mut().enumerate().take(count) {
+        let mut payloads: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
+        for (i, (c, p)) in chunks.iter_mut().zip(&mut payloads).enumerate().take(count) {
             *c = self.leaves.chunk(i);
+            *p = c.get(SPAN_SIZE..).unwrap_or_default();
         }
         let mut addrs = [ChunkAddress::default(); LEAF_BATCH];
-        let (chunks, addrs) = chunks
-            .get(..count)
-            .zip(addrs.get_mut(..count))
-            .ok_or(Error::FileTooLarge)?;
-        chunk_addresses(chunks, addrs)?;
+        let (chunks, payloads, addrs) = match (
+            chunks.get(..count),
+            payloads.get(..count),
+            addrs.get_mut(..count),
+        ) {
+            (Some(c), Some(p), Some(a)) => (c, p, a),
+            _ => return Err(Error::FileTooLarge),
+        };
+        leaf_addresses(payloads, addrs)?;
         self.tree.put_leaves(chunks, addrs)?;
         self.leaves.clear();
         Ok(())
@@ -243,6 +295,43 @@ impl<B: AsRef<[[u8; CHUNK_LEN]]> + AsMut<[[u8; CHUNK_LEN]]>> Leaves<B> {
             data = rest;
         }
         &[]
+    }
+
+    /// Whether nothing is buffered.
+    const fn is_empty(&self) -> bool {
+        self.filled == 0 && self.leaf_len == 0
+    }
+
+    /// Bytes that would complete the current leaf (0 if nothing is buffered).
+    const fn room(&self) -> usize {
+        if self.is_empty() {
+            0
+        } else {
+            MAX_PAYLOAD_LEN - self.leaf_len
+        }
+    }
+
+    /// Completes the current leaf from `data`; returns the rest. Only called with more data
+    /// than [`room`](Self::room), so the leaves stay at least one byte short of the end.
+    fn complete_current<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+        let (head, rest) = data.split_at(self.room().min(data.len()));
+        let at = SPAN_SIZE + self.leaf_len;
+        if let Some(dst) = self
+            .slots
+            .as_mut()
+            .get_mut(self.filled)
+            .and_then(|slot| slot.get_mut(at..at + head.len()))
+        {
+            dst.copy_from_slice(head);
+        }
+        self.leaf_len += head.len();
+        rest
+    }
+
+    /// A whole leaf buffer to build a chunk in; only while nothing is buffered.
+    fn scratch(&mut self) -> Option<&mut [u8; CHUNK_LEN]> {
+        debug_assert!(self.is_empty());
+        self.slots.as_mut().first_mut()
     }
 
     /// Writes every buffered leaf's span; returns how many leaves are buffered (at least 1).
@@ -310,6 +399,33 @@ impl<S: ChunkSink> Tree<S> {
         for (chunk, addr) in chunks.iter().zip(addrs) {
             self.sink.put(addr, chunk).map_err(|_| Error::Sink)?;
             let span = chunk.len().saturating_sub(SPAN_SIZE) as u64;
+            self.push(0, span, addr)?;
+        }
+        Ok(())
+    }
+
+    /// Records leaves hashed in place (full leaves of the caller's content) at level 0; each is
+    /// built in `scratch` as `span || payload` for the sink if it [wants
+    /// chunks](ChunkSink::wants_chunks).
+    fn put_payloads(
+        &mut self,
+        payloads: &[&[u8]],
+        addrs: &[ChunkAddress],
+        mut scratch: Option<&mut [u8; CHUNK_LEN]>,
+    ) -> Result<(), Error> {
+        let wanted = self.sink.wants_chunks();
+        for (payload, addr) in payloads.iter().zip(addrs) {
+            let span = payload.len() as u64;
+            if wanted {
+                let chunk = scratch
+                    .as_deref_mut()
+                    .and_then(|buf| buf.get_mut(..SPAN_SIZE + payload.len()))
+                    .ok_or(Error::PayloadTooLong { len: payload.len() })?;
+                let (span_bytes, body) = chunk.split_at_mut(SPAN_SIZE);
+                span_bytes.copy_from_slice(&span.to_le_bytes());
+                body.copy_from_slice(payload);
+                self.sink.put(addr, chunk).map_err(|_| Error::Sink)?;
+            }
             self.push(0, span, addr)?;
         }
         Ok(())

@@ -152,6 +152,13 @@ proptest! {
         prop_assert_eq!(par_root, root);
         prop_assert!(par == seq, "parallel sink order differs");
         assert_well_ordered(&data, root, &seq);
+        // Without a sink (leaves hashed in place are then not copied for it).
+        let mut quiet = ParallelSplitter::new().with_threads(threads);
+        for p in data.chunks(piece) {
+            quiet.write(p).unwrap();
+        }
+        prop_assert_eq!(quiet.finish().unwrap(), root);
+        prop_assert_eq!(split_in_pieces(&data, piece), root);
     }
 
     #[test]

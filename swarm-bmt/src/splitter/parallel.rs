@@ -5,7 +5,8 @@ use std::thread;
 use std::vec::Vec;
 
 use super::{grown_len, Leaves, NoSink, Tree, CHUNK_LEN};
-use crate::{chunk_addresses, ChunkAddress, ChunkSink, Error, LEAF_BATCH};
+use crate::hasher::leaf_addresses;
+use crate::{ChunkAddress, ChunkSink, Error, MAX_PAYLOAD_LEN, SPAN_SIZE};
 
 /// Leaves each thread hashes per batch of a [`ParallelSplitter`] (512 KiB of content).
 pub const LEAVES_PER_THREAD: usize = 128;
@@ -16,17 +17,21 @@ pub const MAX_THREADS: usize = 64;
 /// The [`Splitter`](super::Splitter) with the leaf hashing spread over several threads
 /// (feature `std`): same root reference, same chunks handed to the sink in the same order.
 ///
-/// Content is buffered in batches of [`LEAVES_PER_THREAD`] leaves per thread (1 MiB with two
-/// threads). A full batch is cut into one contiguous run of leaves per thread; each thread
-/// hashes its run with [`chunk_addresses`] (8 leaves side by side in the SIMD lanes on
-/// x86_64), the calling thread taking the first run. Then the calling thread hands the leaves
-/// to the sink in order and builds the intermediate chunks (1 in 128 of all chunks) itself.
+/// Leaves are hashed in runs: each run is cut into one contiguous part per thread, and each
+/// thread hashes its part with [`chunk_addresses`](crate::chunk_addresses) (8 leaves side by
+/// side in the SIMD lanes on x86_64), the calling thread taking the first part. Then the
+/// calling thread hands the leaves to the sink in order and builds the intermediate chunks
+/// (1 in 128 of all chunks) itself. A write of at least 64 KiB is hashed where it lies, up to
+/// `4 · threads · LEAVES_PER_THREAD` leaves (4 MiB with two threads) per run; smaller writes
+/// are buffered, [`LEAVES_PER_THREAD`] leaves per thread (1 MiB with two threads), and
+/// hashed when the buffer is full.
 /// The sink is only ever called from the thread that calls [`write`](Self::write) and
 /// [`finish`](Self::finish), so it need not be `Send`.
 ///
-/// Memory: the batch buffer, `threads · LEAVES_PER_THREAD · 4104` bytes on the heap (about
-/// 1 MiB for 2 threads), plus the tree levels (about 32 KiB) inline. Threads are scoped and
-/// spawned per batch (one spawn per 512 KiB of content per extra thread).
+/// Memory: the leaf buffer, `threads · LEAVES_PER_THREAD · 4104` bytes on the heap (about
+/// 1 MiB for 2 threads), the addresses of one run (`32 · 4 · threads · LEAVES_PER_THREAD`
+/// bytes, 32 KiB for 2 threads), plus the tree levels (about 32 KiB) inline. Threads are
+/// scoped and spawned per run.
 ///
 /// ```
 /// use swarm_bmt::splitter::{root_of, ParallelSplitter};
@@ -79,7 +84,7 @@ impl<S: ChunkSink> ParallelSplitter<S> {
         let slots = threads * LEAVES_PER_THREAD;
         Self {
             leaves: Leaves::new(std::vec![[0; CHUNK_LEN]; slots]),
-            addrs: std::vec![ChunkAddress::default(); slots],
+            addrs: std::vec![ChunkAddress::default(); DIRECT_FACTOR * slots],
             tree: Tree::new(sink),
             total: 0,
             threads,
@@ -116,10 +121,30 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// `data` is taken then); [`Error::Sink`] if the sink refused a chunk.
     pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
         let grown = grown_len(self.total, data)?;
-        let mut rest = self.leaves.fill(data);
+        let mut rest = data;
         while !rest.is_empty() {
-            self.flush()?;
-            rest = self.leaves.fill(rest);
+            if rest.len() >= self.leaves.room() + DIRECT_MIN_LEAVES * MAX_PAYLOAD_LEN {
+                // Finish and hash what is buffered, then hash the whole leaves of `data` where
+                // they are, without copying them.
+                if !self.leaves.is_empty() {
+                    rest = self.leaves.complete_current(rest);
+                    self.flush()?;
+                }
+                let n = (rest.len() / MAX_PAYLOAD_LEN).min(self.addrs.len());
+                let (direct, tail) = rest.split_at(n * MAX_PAYLOAD_LEN);
+                let payloads: Vec<&[u8]> = direct.chunks_exact(MAX_PAYLOAD_LEN).collect();
+                let addrs = self.addrs.get_mut(..n).ok_or(Error::FileTooLarge)?;
+                hash_on_threads(self.threads, &payloads, addrs)?;
+                let addrs = self.addrs.get(..n).ok_or(Error::FileTooLarge)?;
+                self.tree
+                    .put_payloads(&payloads, addrs, self.leaves.scratch())?;
+                rest = tail;
+            } else {
+                rest = self.leaves.fill(rest);
+                if !rest.is_empty() {
+                    self.flush()?;
+                }
+            }
         }
         self.total = grown;
         Ok(())
@@ -130,7 +155,7 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish(mut self) -> Result<ChunkAddress, Error> {
-        self.flush()?;
+        self.flush_last()?;
         self.tree.finish()
     }
 
@@ -139,42 +164,69 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish_with_sink(mut self) -> Result<(ChunkAddress, S), Error> {
-        self.flush()?;
+        self.flush_last()?;
         let root = self.tree.finish()?;
         Ok((root, self.tree.sink))
+    }
+
+    /// Hashes what is buffered at the end: the last leaves, or the empty leaf of empty
+    /// content (content that ended on a leaf boundary leaves nothing buffered).
+    fn flush_last(&mut self) -> Result<(), Error> {
+        if self.total == 0 || !self.leaves.is_empty() {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Hashes the buffered leaves on the threads, then hands them to the sink in order.
     fn flush(&mut self) -> Result<(), Error> {
         let count = self.leaves.seal();
         let chunks: Vec<&[u8]> = (0..count).map(|i| self.leaves.chunk(i)).collect();
+        let payloads: Vec<&[u8]> = chunks
+            .iter()
+            .map(|c| c.get(SPAN_SIZE..).unwrap_or_default())
+            .collect();
         let addrs = self.addrs.get_mut(..count).ok_or(Error::FileTooLarge)?;
-        // One contiguous run per thread, in whole SIMD batches.
-        let per = count
-            .div_ceil(self.threads)
-            .next_multiple_of(LEAF_BATCH.max(8));
-        if count <= per {
-            chunk_addresses(&chunks, addrs)?;
-        } else {
-            thread::scope(|scope| {
-                let mut runs = chunks.chunks(per).zip(addrs.chunks_mut(per));
-                let first = runs.next();
-                let workers: Vec<_> = runs
-                    .map(|(c, a)| scope.spawn(move || chunk_addresses(c, a)))
-                    .collect();
-                if let Some((c, a)) = first {
-                    chunk_addresses(c, a)?;
-                }
-                for w in workers {
-                    // A worker only panics on a bug; carry that panic on, unchanged.
-                    w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                }
-                Ok::<(), Error>(())
-            })?;
-        }
+        hash_on_threads(self.threads, &payloads, addrs)?;
         let addrs = self.addrs.get(..count).ok_or(Error::FileTooLarge)?;
         self.tree.put_leaves(&chunks, addrs)?;
         self.leaves.clear();
         Ok(())
     }
+}
+
+/// Leaves hashed in place need at least this many whole leaves in one write (64 KiB);
+/// shorter runs go through the buffer.
+const DIRECT_MIN_LEAVES: usize = 16;
+
+/// Leaves hashed in place per step, as a multiple of the buffer's size (bounds the addresses
+/// kept: 32 bytes a leaf).
+const DIRECT_FACTOR: usize = 4;
+
+/// Addresses of the leaves `payloads` on up to `threads` threads: one contiguous run each, in
+/// whole SIMD batches of 8, the calling thread taking the first run.
+fn hash_on_threads(
+    threads: usize,
+    payloads: &[&[u8]],
+    addrs: &mut [ChunkAddress],
+) -> Result<(), Error> {
+    let per = payloads.len().div_ceil(threads.max(1)).next_multiple_of(8);
+    if payloads.len() <= per {
+        return leaf_addresses(payloads, addrs);
+    }
+    thread::scope(|scope| {
+        let mut runs = payloads.chunks(per).zip(addrs.chunks_mut(per));
+        let first = runs.next();
+        let workers: Vec<_> = runs
+            .map(|(p, a)| scope.spawn(move || leaf_addresses(p, a)))
+            .collect();
+        if let Some((p, a)) = first {
+            leaf_addresses(p, a)?;
+        }
+        for w in workers {
+            // A worker only panics on a bug; carry that panic on, unchanged.
+            w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        }
+        Ok(())
+    })
 }
