@@ -467,3 +467,56 @@ fn with_added_latency_pipelined_requests_all_arrive() {
     assert!(seen.iter().all(|&s| s));
     relay.shutdown();
 }
+
+#[test]
+fn concurrent_clients_of_both_protocols_are_served() {
+    let seeded = seeded_store("framed-concurrent");
+    let relay = start(&seeded.store, Config::default());
+    let addr = relay.local_addr();
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let chunks = seeded.chunks.clone();
+            std::thread::spawn(move || {
+                if i % 2 == 0 {
+                    let mut c = Client::handshake(addr);
+                    for round in 0..50u32 {
+                        for (j, a) in chunks.iter().enumerate() {
+                            c.send(&Message::GetChunk {
+                                id: round * 10 + j as u32,
+                                address: a.0,
+                            });
+                        }
+                        for _ in 0..chunks.len() {
+                            match c.recv().unwrap() {
+                                Got::Chunk { id, data } => {
+                                    let a = &chunks[(id % 10) as usize];
+                                    swarm_relay::verify::verify_chunk(a, &data).unwrap();
+                                }
+                                other => panic!("unexpected {other:?}"),
+                            }
+                        }
+                    }
+                } else {
+                    let (mut s, mut r) = crate::support::http_conn(addr);
+                    for _ in 0..50 {
+                        for a in &chunks {
+                            let resp = crate::support::http_get(
+                                &mut s,
+                                &mut r,
+                                "GET",
+                                &format!("/chunks/{a}"),
+                            );
+                            assert_eq!(resp.status, 200);
+                            swarm_relay::verify::verify_chunk(a, &resp.body).unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(relay.stats().requests, 8 * 50 * 3);
+    relay.shutdown();
+}
