@@ -86,7 +86,7 @@ pub struct ServeArgs {
         required_unless_present = "store"
     )]
     pub upstream: Option<String>,
-    /// Directory of the local chunk store (filled by `import`).
+    /// Directory of an existing chunk store (made and filled by `import`).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
     /// Bound of the in-memory cache of recent chunks, in chunks (each at most 4201 bytes).
@@ -144,7 +144,7 @@ fn serve(args: ServeArgs) -> Result<(), Error> {
             url,
             Duration::from_millis(args.upstream_timeout_ms),
         )?)),
-        (None, Some(dir)) => Backend::Store(Arc::new(Store::open(dir)?)),
+        (None, Some(dir)) => Backend::Store(Arc::new(Store::open_existing(dir)?)),
         (None, None) => {
             return Err(Error::Upstream("give --upstream URL or --store DIR".into()));
         }

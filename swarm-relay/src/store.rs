@@ -118,6 +118,26 @@ impl Store {
         })
     }
 
+    /// Opens an existing store (as [`Store::open`], but never creates one: a mistyped
+    /// directory is an error, not an empty store).
+    ///
+    /// # Errors
+    /// [`Error::File`] (`NotFound`) if `dir` holds no store; as [`Store::open`].
+    pub fn open_existing(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        let index = dir.join(DB_FILE_NAME);
+        if !index.is_file() {
+            return Err(Error::File {
+                path: index,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no store here (create one with `swarm-relay import`)",
+                ),
+            });
+        }
+        Self::open(dir)
+    }
+
     /// Path of the index file.
     #[must_use]
     pub fn path(&self) -> &Path {

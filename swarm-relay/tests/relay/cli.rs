@@ -136,12 +136,23 @@ fn serve_answers_and_stops_on_sigterm() {
 }
 
 #[test]
-fn serve_without_a_backend_fails_with_usage() {
+fn serve_without_a_backend_or_with_a_missing_store_fails() {
     let out = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
     assert!(!out.status.success());
+    let dir = TempDir::new("cli-no-store");
+    let missing = dir.path().join("typo");
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("no store here"), "{stderr}");
+    assert!(!missing.exists(), "nothing created");
 }
 
 /// Kills `import` of a 48 MiB file at several moments: each time the store holds either
