@@ -135,6 +135,8 @@ pub fn images() -> &'static Images {
             ])
             .arg("--manifest-path")
             .arg(root.join("deboot-uefi/Cargo.toml"))
+            // Its .cargo/config.toml (size flags) is only read from that directory.
+            .current_dir(root.join("deboot-uefi"))
             .env("CARGO_TARGET_DIR", &target_dir)
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS")
