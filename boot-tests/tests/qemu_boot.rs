@@ -21,6 +21,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -341,10 +342,13 @@ fn fails_over_from_a_corrupting_relay_to_an_honest_one() {
     let c = collection();
     let liar = relay(&c, corrupt_every(7));
     let honest = relay(&c, Faults::default());
+    // The honest node is asked through Bee's HTTP API (the relay answers GET /chunks on the
+    // same port), so both of swarm-net's clients run in the firmware.
     let options = format!(
-        "{} {} target=bzz://{reference}/payload.efi initrd=bzz://{reference}/boot/initrd.img -- {CMDLINE}",
+        "{} node=http://{HOST_FROM_GUEST}:{} target=bzz://{reference}/payload.efi \
+         initrd=bzz://{reference}/boot/initrd.img -- {CMDLINE}",
         node(&liar),
-        node(&honest),
+        honest.local_addr().port(),
         reference = c.reference
     );
     let boot = run(&fw, Configured::LoadOptions(&options));
@@ -355,6 +359,54 @@ fn fails_over_from_a_corrupting_relay_to_an_honest_one() {
             .any(|l| l.contains(&format!(":{liar_port}")) && l.contains("verif")),
         "no line reporting the corrupt chunk from the first relay"
     );
+}
+
+#[test]
+#[ignore = "boots QEMU; run by .ci/run"]
+fn gives_up_on_a_garbage_node_and_a_silent_node() {
+    let Some(fw) = firmware("gives_up_on_a_garbage_node_and_a_silent_node") else {
+        return;
+    };
+    let (garbage, g_stop, g) = bad_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n\xff\xfe",
+    ));
+    let (silent, s_stop, s) = bad_server(None);
+    let options = format!(
+        "node=tcp://{HOST_FROM_GUEST}:{garbage} node=tcp://{HOST_FROM_GUEST}:{silent} timeout=2 \
+         target=bytes://{} -- {CMDLINE}",
+        "ab".repeat(32)
+    );
+    let boot = run(&fw, Configured::LoadOptions(&options));
+    g_stop.store(true, Ordering::Relaxed);
+    s_stop.store(true, Ordering::Relaxed);
+    g.join().unwrap();
+    s.join().unwrap();
+    assert_refused(&boot, "no node supplied it");
+}
+
+/// A node that answers every connection with `reply` (garbage) or says nothing at all, until
+/// told to stop; its port, the stop flag and the thread.
+fn bad_server(reply: Option<&'static [u8]>) -> (u16, Arc<AtomicBool>, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    let t = thread::spawn(move || {
+        let deadline = Instant::now() + boot_tests::DEADLINE;
+        let mut open = Vec::new();
+        while Instant::now() < deadline && !stopped.load(Ordering::Relaxed) {
+            if let Ok((mut s, _)) = listener.accept() {
+                if let Some(r) = reply {
+                    let _ = s.write_all(r);
+                }
+                open.push(s); // kept open, silent from now on
+            } else {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    });
+    (port, stop, t)
 }
 
 #[test]

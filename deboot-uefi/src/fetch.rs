@@ -187,10 +187,13 @@ fn report_nodes(driver: &Drv<'_, '_, '_>, before: &[u32], bad_chunks: u32) {
         }
     }
     for (addr, failed, down) in &blamed {
-        println!(
-            "deboot: node {addr} failed {failed} request(s) (bad chunk, timeout or not found){}; demoted",
-            if *down { " and went down" } else { "" }
-        );
+        if *down {
+            println!(
+                "deboot: node {addr}: connection refused, lost or garbled too often; given up"
+            );
+        } else {
+            println!("deboot: node {addr} failed {failed} request(s) (bad chunk, timeout or not found); demoted");
+        }
     }
 }
 
