@@ -6,6 +6,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 use deboot_uefi::config::Config;
 use deboot_uefi::progress::Progress;
@@ -130,24 +131,34 @@ pub(crate) fn fetch(
     Ok(Fetched { bytes, feed })
 }
 
-/// Runs one retrieval to completion, collecting its verified output.
-fn run<R: Retrieval + ?Sized>(
+/// Runs one resolution to completion, collecting its verified output (memory for the whole
+/// file is reserved once its size is known from the verified root chunk).
+fn run(
     driver: &mut Drv<'_, '_, '_>,
     net: &Net,
-    machine: &mut R,
+    resolver: &mut Resolver<'_>,
     target: &str,
     label: &'static str,
 ) -> Result<Vec<u8>, Failure> {
     let before: Vec<u32> = driver.nodes().iter().map(Node::demerits).collect();
+    let size = Cell::new(None);
     let mut observed = Observed {
-        inner: machine,
+        inner: resolver,
         bad_chunks: 0,
+        size: &size,
     };
     let mut progress = Progress::new(label, net.now_us());
     let mut out: Vec<u8> = Vec::new();
     let result = driver.run(&mut observed, |bytes| {
-        out.try_reserve(bytes.len())
-            .map_err(|_| swarm_net::Error::Sink)?;
+        let want = size
+            .get()
+            .and_then(|s| usize::try_from(s).ok())
+            .unwrap_or(0)
+            .max(out.len().saturating_add(bytes.len()));
+        if out.capacity() < want {
+            out.try_reserve_exact(want - out.len())
+                .map_err(|_| swarm_net::Error::Sink)?;
+        }
         out.extend_from_slice(bytes);
         if let Some(line) = progress.update(len_u64(&out), net.now_us()) {
             println!("{line}");
@@ -219,6 +230,10 @@ fn failure(label: &str, target: &str, e: &swarm_net::Error) -> Failure {
             };
             fail(status, format!("{label} {target}: {c}"))
         }
+        NetError::Sink => fail(
+            Status::OUT_OF_RESOURCES,
+            format!("{label} {target}: not enough memory for the file"),
+        ),
         other => fail(Status::ABORTED, format!("{label} {target}: {other}")),
     }
 }
@@ -229,12 +244,14 @@ fn len_u64(v: &[u8]) -> u64 {
 
 /// A retrieval that prints the first few chunks that fail verification (the driver then asks
 /// another node for them).
-struct Observed<'a, R: ?Sized> {
-    inner: &'a mut R,
+struct Observed<'a, 'm> {
+    inner: &'a mut Resolver<'m>,
     bad_chunks: u32,
+    /// The file's size, once its root chunk is verified.
+    size: &'a Cell<Option<u64>>,
 }
 
-impl<R: Retrieval + ?Sized> Retrieval for Observed<'_, R> {
+impl Retrieval for Observed<'_, '_> {
     fn poll_request(&mut self) -> Option<ChunkAddress> {
         self.inner.poll_request()
     }
@@ -263,6 +280,9 @@ impl<R: Retrieval + ?Sized> Retrieval for Observed<'_, R> {
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, swarm_core::Error> {
+        if self.size.get().is_none() {
+            self.size.set(self.inner.size());
+        }
         self.inner.read(buf)
     }
 
