@@ -223,8 +223,12 @@ impl Esp {
             std::fs::copy(from, to)
                 .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
         };
-        copy(&images.runner, &esp.join("EFI/BOOT/BOOTX64.EFI"));
-        copy(&images.deboot, &esp.join("EFI/deboot/deboot.efi"));
+        if let Configured::FirmwareBootsDeboot(_) = config {
+            copy(&images.deboot, &esp.join("EFI/BOOT/BOOTX64.EFI"));
+        } else {
+            copy(&images.runner, &esp.join("EFI/BOOT/BOOTX64.EFI"));
+            copy(&images.deboot, &esp.join("EFI/deboot/deboot.efi"));
+        }
         write_config(&esp, config);
         Self { dir }
     }
@@ -332,12 +336,17 @@ pub enum Configured<'a> {
     LoadOptions(&'a str),
     /// No load options; `deboot.cfg` next to deboot.efi holds this.
     CfgFile(&'a str),
+    /// No runner: the firmware boots deboot.efi as `\EFI\BOOT\BOOTX64.EFI` (its own boot entry
+    /// and load options), with this in `\EFI\BOOT\deboot.cfg`. A failure then ends only at
+    /// the deadline (the firmware goes on to PXE and its shell).
+    FirmwareBootsDeboot(&'a str),
 }
 
 fn write_config(esp: &Path, config: &Configured<'_>) {
     let (file, text) = match config {
         Configured::LoadOptions(t) => (esp.join("runner-options.txt"), *t),
         Configured::CfgFile(t) => (esp.join("EFI/deboot/deboot.cfg"), *t),
+        Configured::FirmwareBootsDeboot(t) => (esp.join("EFI/BOOT/deboot.cfg"), *t),
     };
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
 }

@@ -214,7 +214,7 @@ fn boots_the_payload_by_bzz_path_with_initrd_and_cmdline() {
 
 #[test]
 #[ignore = "boots QEMU; run by .ci/run"]
-fn boots_the_payload_by_bytes_reference_and_measures_throughput() {
+fn firmware_boots_deboot_with_its_cfg_by_bytes_reference_and_measures_throughput() {
     let Some(fw) = firmware("boots_the_payload_by_bytes_reference") else {
         return;
     };
@@ -231,12 +231,19 @@ fn boots_the_payload_by_bytes_reference_and_measures_throughput() {
     )
     .unwrap();
     let (raw_port, raw) = raw_source(BIG_LEN);
-    let options = format!(
-        "node=tcp://{HOST_FROM_GUEST}:{} target=bytes://{pref} initrd=bytes://{bref} \
-         bench=tcp://{HOST_FROM_GUEST}:{raw_port} -- {CMDLINE}",
+    // The firmware itself boots deboot.efi here (no runner), as from a USB stick: its boot
+    // entry's load options are not ours, so deboot.efi reads \EFI\BOOT\deboot.cfg.
+    let cfg = format!(
+        "node=tcp://{HOST_FROM_GUEST}:{}\ntarget=bytes://{pref}\ninitrd=bytes://{bref}\n\
+         bench=tcp://{HOST_FROM_GUEST}:{raw_port}\n-- {CMDLINE}\n",
         r.local_addr().port()
     );
-    let boot = run(&fw, Configured::LoadOptions(&options));
+    let boot = run(&fw, Configured::FirmwareBootsDeboot(&cfg));
+    assert!(
+        boot.serial
+            .contains("configuration from \\EFI\\BOOT\\deboot.cfg"),
+        "deboot.cfg not read"
+    );
     raw.join().unwrap();
     assert_eq!(
         boot.status,

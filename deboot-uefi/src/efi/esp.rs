@@ -22,18 +22,22 @@ pub(crate) fn config_text() -> Result<(String, String), String> {
     let (options, dir) = {
         let loaded = boot::open_protocol_exclusive::<LoadedImage>(boot::image_handle())
             .map_err(|_| String::from("cannot read own loaded image"))?;
+        // Firmware boot entries may carry binary data here (EDK2's auto-created entries pass a
+        // GUID): options that are not text count as "no settings", like empty ones.
         let options = match loaded.load_options_as_bytes() {
-            Some(bytes) => config::decode_load_options(bytes).map_err(|e| format!("{e}"))?,
-            None => String::new(),
+            Some(bytes) => config::decode_load_options(bytes),
+            None => Ok(String::new()),
         };
         (options, loaded.file_path().map(image_dir))
     };
-    if config::has_settings(&options) {
-        return Ok((options, String::from("load options")));
-    }
+    let why_not = match options {
+        Ok(text) if config::has_settings(&text) => return Ok((text, String::from("load options"))),
+        Ok(_) => String::from("no settings in the load options"),
+        Err(e) => format!("{e}"),
+    };
     let dir = dir.unwrap_or_default();
     let path = format!("{dir}\\deboot.cfg");
-    let text = read_file(&path).map_err(|e| format!("no settings in the load options and {e}"))?;
+    let text = read_file(&path).map_err(|e| format!("{why_not} and {e}"))?;
     Ok((text, path))
 }
 
