@@ -21,17 +21,34 @@ use swarm_core::{Error, Retrieval};
 
 type Store = HashMap<ChunkAddress, Vec<u8>>;
 
-/// The input as a stream of bytes (zeros once it runs out).
-struct Input<'a>(&'a [u8]);
+/// The input as a stream of bytes; once it runs out, a PRNG seeded by it carries on, so that
+/// short inputs reach lies and corruptions too.
+struct Input<'a> {
+    data: &'a [u8],
+    rng: u64,
+}
 
-impl Input<'_> {
+impl<'a> Input<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        let h = keccak256(data);
+        Self {
+            data,
+            rng: u64::from_le_bytes(h[..8].try_into().unwrap()) | 1,
+        }
+    }
+
     fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
+        match self.data.split_first() {
             Some((&b, rest)) => {
-                self.0 = rest;
+                self.data = rest;
                 b
             }
-            None => 0,
+            None => {
+                self.rng ^= self.rng << 13;
+                self.rng ^= self.rng >> 7;
+                self.rng ^= self.rng << 17;
+                (self.rng >> 24) as u8
+            }
         }
     }
     fn u16(&mut self) -> u16 {
@@ -211,7 +228,7 @@ impl Model<'_> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut inp = Input(data);
+    let mut inp = Input::new(data);
     let flags = inp.u8();
     let encrypted = flags & 1 == 1;
     let marker_level = (flags >> 1) & 7; // 5..=7: unknown levels
