@@ -1,2 +1,244 @@
-//! Placeholder, replaced below.
-fn main() {}
+//! Whole-fetch throughput over loopback (issue 6's performance bar): a 64 MiB file imported
+//! into an in-process swarm-relay with a local store, fetched by `deboot_fetch::fetch_with`
+//! (manifest-free `bytes://`, every chunk verified) over the framed protocol and the Bee-API
+//! path, beside two baselines measured in the same run: single-core chunk verification on the
+//! path the client uses (`VerifiedChunk::verify`, one chunk at a time), and a plain unverified
+//! TCP copy of the same bytes. Then the relay's 1 ms added latency per response, and the
+//! window needed to reach 0.8 of verification.
+//!
+//! `cargo bench -p deboot-fetch` (`FETCH_BENCH_MIB` changes the size). The relay's cache
+//! holds the whole file and is warmed first, so the relay re-verifies nothing during the
+//! measured fetches (it verifies what it reads from disk, once).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(
+    unreachable_pub,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core,
+    missing_docs,
+    clippy::cast_precision_loss
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deboot_fetch::{fetch_with, Request};
+use swarm_bmt::{ChunkAddress, Splitter};
+use swarm_core::chunk::VerifiedChunk;
+use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+
+const BAR: f64 = 0.8;
+
+fn mbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e6
+}
+
+fn content(len: usize) -> Vec<u8> {
+    let mut x = 0x00c0_ffeeu32;
+    let mut v = Vec::with_capacity(len + 4);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Best of `n` runs of `f`.
+fn best(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..n).map(|_| f()).min().unwrap()
+}
+
+fn relay(store: &Arc<Store>, chunks: usize, delay: Duration) -> RelayHandle {
+    Relay::bind(
+        "127.0.0.1:0",
+        Backend::Store(Arc::clone(store)),
+        Config {
+            cache_chunks: chunks + 1024,
+            faults: Faults {
+                delay,
+                ..Faults::default()
+            },
+            ..Config::default()
+        },
+    )
+    .unwrap()
+}
+
+/// One verified fetch of `target` from `url`; checks every byte against `data`.
+fn fetch(url: &str, target: &str, window: usize, data: &[u8]) -> Duration {
+    let mut req = Request::new(vec![url.to_owned()], target.parse().unwrap());
+    req.window = window;
+    let mut pos = 0;
+    let t = Instant::now();
+    let report = fetch_with(&req, |b| {
+        assert_eq!(&data[pos..pos + b.len()], b);
+        pos += b.len();
+        Ok(())
+    })
+    .unwrap();
+    let d = t.elapsed();
+    assert_eq!(report.bytes as usize, data.len());
+    d
+}
+
+fn main() {
+    let mib: usize = std::env::var("FETCH_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "deboot-fetch loopback bench: {mib} MiB, {} CPUs, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let data = content(mib << 20);
+
+    // The chunks, for the verification baseline.
+    let mut chunks: Vec<(ChunkAddress, Vec<u8>)> = Vec::new();
+    let mut splitter = Splitter::with_sink(|a: &ChunkAddress, c: &[u8]| {
+        chunks.push((*a, c.to_vec()));
+        Ok(())
+    });
+    splitter.write(&data).unwrap();
+    let root = splitter.finish().unwrap();
+    let chunk_bytes: usize = chunks.iter().map(|(_, c)| c.len() - 8).sum();
+
+    // Baseline 1: verification on one core, the client's path (one chunk at a time).
+    let verify = best(3, || {
+        let t = Instant::now();
+        for (a, c) in &chunks {
+            std::hint::black_box(VerifiedChunk::verify(a, c).unwrap());
+        }
+        t.elapsed()
+    });
+    let hash = mbps(data.len(), verify);
+    println!(
+        "  verification, one core (VerifiedChunk::verify, {} chunks, {} payload bytes): \
+         {hash:7.1} MB/s of file",
+        chunks.len(),
+        chunk_bytes
+    );
+    let batch = best(3, || {
+        let t = Instant::now();
+        let list: Vec<(ChunkAddress, &[u8])> =
+            chunks.iter().map(|(a, c)| (*a, c.as_slice())).collect();
+        for group in list.chunks(64) {
+            let mut out: Vec<Result<VerifiedChunk<'_>, swarm_core::Error>> = group
+                .iter()
+                .map(|_| Err(swarm_core::Error::EmptyWindow))
+                .collect();
+            VerifiedChunk::verify_batch(group, &mut out).unwrap();
+            std::hint::black_box(&out);
+        }
+        t.elapsed()
+    });
+    println!(
+        "  (for reference: verify_batch, multi-lane, one core:                      {:7.1} MB/s)",
+        mbps(data.len(), batch)
+    );
+
+    // Baseline 2: a plain unverified TCP copy of the same bytes.
+    let copy = best(3, || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let payload = data.clone();
+        let srv = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(&payload).unwrap();
+        });
+        let t = Instant::now();
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut n = 0;
+        while n < data.len() {
+            let k = s.read(&mut buf).unwrap();
+            assert!(k > 0);
+            n += k;
+        }
+        let d = t.elapsed();
+        srv.join().unwrap();
+        d
+    });
+    let tcp = mbps(data.len(), copy);
+    println!(
+        "  plain TCP copy, unverified:                                             {tcp:7.1} MB/s"
+    );
+
+    // The relay with a local store.
+    let dir = std::env::temp_dir().join(format!("deboot-fetch-bench-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let store = Store::open(&dir).unwrap();
+    let t = Instant::now();
+    let reference = import::import_bytes(&store, &data).unwrap();
+    assert_eq!(reference.address(), &root);
+    println!(
+        "  imported into the relay's store in {:.2} s: bytes://{reference}",
+        t.elapsed().as_secs_f64()
+    );
+    let store = Arc::new(store);
+    let target = format!("bytes://{reference}");
+
+    let r = relay(&store, chunks.len(), Duration::ZERO);
+    let a = r.local_addr();
+    fetch(&format!("tcp://{a}"), &target, 64, &data); // warms the relay's cache
+    println!("\n  no added latency           MB/s   of verification   of TCP copy");
+    for (name, url) in [
+        ("framed", format!("tcp://{a}")),
+        ("bee-api", format!("http://{a}")),
+    ] {
+        for window in [1usize, 4, 16, 64, 256] {
+            let d = best(2, || fetch(&url, &target, window, &data));
+            let rate = mbps(data.len(), d);
+            println!(
+                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}   {:>10.2}",
+                rate / hash,
+                if rate / hash >= BAR { " ok" } else { "   " },
+                rate / tcp
+            );
+        }
+    }
+    r.shutdown();
+
+    // 1 ms added to every response: the window that hides it.
+    let r = relay(&store, chunks.len(), Duration::from_millis(1));
+    let a = r.local_addr();
+    fetch(&format!("tcp://{a}"), &target, 256, &data); // warm
+    println!("\n  1 ms added per response    MB/s   of verification");
+    for (name, url) in [
+        ("framed", format!("tcp://{a}")),
+        ("bee-api", format!("http://{a}")),
+    ] {
+        let mut reached = None;
+        for window in [4usize, 8, 16, 32, 64, 128, 256] {
+            let rate = mbps(data.len(), fetch(&url, &target, window, &data));
+            println!(
+                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}",
+                rate / hash,
+                if rate / hash >= BAR { " ok" } else { "" }
+            );
+            if rate / hash >= BAR && reached.is_none() {
+                reached = Some(window);
+            }
+        }
+        match reached {
+            Some(w) => println!("  {name}: window {w} reaches {BAR} of verification with 1 ms"),
+            None => println!("  {name}: no window up to 256 reaches {BAR} with 1 ms"),
+        }
+    }
+    r.shutdown();
+    drop(store);
+    std::fs::remove_dir_all(&dir).ok();
+}
