@@ -88,7 +88,12 @@ use crate::{Error, Retrieval};
 /// `size_of::<Joiner>() + window·size_of::<Slot>() + levels·size_of::<TreeLevel>()`.
 ///
 /// On 64-bit targets that is `1264 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
-/// leaf and its reference; a level is two 4096-byte intermediate chunks and their state). It
+/// leaf and its reference; a level is two 4096-byte intermediate chunks and their state); with
+/// the `recovery` feature `1400 + 4184·window + 12712·levels` (a level keeps a third chunk, as
+/// a chunk stays until all its children arrived, its references being the sibling group a
+/// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
+/// on the heap (at most [`MAX_GROUP_BYTES`](crate::recovery::MAX_GROUP_BYTES) = 525 312
+/// bytes of shards; see [`recovery`](crate::recovery)). It
 /// does not depend on the file: a 64 MiB file and a 1 TiB file cost the same. A tree of `h`
 /// levels (the root's included; `h = 2` up to 64 MiB, `h = 3` up to 8 GiB, 7 for the largest
 /// file) needs `levels >= h`.
@@ -121,7 +126,84 @@ pub struct Joiner<'m> {
     buckets: [u32; 256],
     slots: &'m mut [Slot],
     levels: &'m mut [TreeLevel],
+    #[cfg(feature = "recovery")]
+    rec: Rec,
 }
+
+/// Recovery state (feature `recovery`): the sibling group being rebuilt, the root's replicas.
+#[cfg(feature = "recovery")]
+struct Rec {
+    group: Option<alloc::boxed::Box<crate::recovery::Group>>,
+    recovered: u64,
+    unrecoverable: Option<ChunkAddress>,
+    /// The root's replica identifiers (byte 0), once the root was not found.
+    replica_ids: Option<[u8; crate::recovery::MAX_REPLICAS]>,
+    replica_next: usize,
+    replica_out: Option<ChunkAddress>,
+    /// Requests of a finished group still unanswered: their answers are dropped.
+    stale: alloc::vec::Vec<ChunkAddress>,
+}
+
+#[cfg(feature = "recovery")]
+impl Rec {
+    const NEW: Self = Self {
+        group: None,
+        recovered: 0,
+        unrecoverable: None,
+        replica_ids: None,
+        replica_next: 0,
+        replica_out: None,
+        stale: alloc::vec::Vec::new(),
+    };
+}
+
+/// Where a destination hangs in the tree (feature `recovery`): its parent frame (tree level,
+/// frame) and its index there, and whether no node had it.
+#[cfg(feature = "recovery")]
+#[derive(Clone, Copy)]
+struct Up {
+    /// Tree level and frame of the parent (`u16::MAX`: none, the root).
+    level: u16,
+    frame: u8,
+    index: u8,
+    lost: bool,
+}
+
+#[cfg(feature = "recovery")]
+impl Up {
+    const NONE: Self = Self {
+        level: u16::MAX,
+        frame: 0,
+        index: 0,
+        lost: false,
+    };
+
+    /// A child `index` of frame `frame` at tree level `level`.
+    fn new(level: usize, frame: usize, index: usize) -> Self {
+        match (
+            u16::try_from(level),
+            u8::try_from(frame),
+            u8::try_from(index),
+        ) {
+            (Ok(level), Ok(frame), Ok(index)) if level != u16::MAX => Self {
+                level,
+                frame,
+                index,
+                lost: false,
+            },
+            _ => Self::NONE,
+        }
+    }
+
+    fn parent(self) -> Option<(usize, usize)> {
+        (self.level != u16::MAX).then_some((usize::from(self.level), usize::from(self.frame)))
+    }
+}
+
+/// Frames per tree level: the chunk being handed out and the one prefetched after it; with
+/// `recovery` one more, as a chunk stays until every child it handed out has arrived (its
+/// references are the sibling group a lost child is rebuilt from).
+const FRAMES: usize = if cfg!(feature = "recovery") { 3 } else { 2 };
 
 /// A delivery slot: one leaf, from its request until it has been read.
 #[derive(Clone)]
@@ -130,6 +212,8 @@ pub struct Slot {
     reference: Reference,
     offset: u64,
     len: u64,
+    #[cfg(feature = "recovery")]
+    up: Up,
     data: [u8; MAX_PAYLOAD_LEN],
 }
 
@@ -137,7 +221,7 @@ pub struct Slot {
 /// one prefetched after it.
 #[derive(Clone)]
 pub struct TreeLevel {
-    frames: [Frame; 2],
+    frames: [Frame; FRAMES],
     head: usize,
     len: usize,
 }
@@ -196,6 +280,8 @@ impl<'m> Joiner<'m> {
             buckets: [0; 256],
             slots,
             levels,
+            #[cfg(feature = "recovery")]
+            rec: Rec::NEW,
         })
     }
 
@@ -294,6 +380,10 @@ impl<'m> Joiner<'m> {
                 slot.reference = self.root;
                 slot.offset = 0;
                 slot.len = span;
+                #[cfg(feature = "recovery")]
+                {
+                    slot.up = Up::NONE;
+                }
                 copy_plain(&mut slot.data, chunk, self.root.key(), span as usize)?;
                 slot.state = State::Ready;
                 self.ring_head = 0;
@@ -333,6 +423,11 @@ impl<'m> Joiner<'m> {
         frame.reference = self.root;
         frame.offset = 0;
         frame.span = real;
+        #[cfg(feature = "recovery")]
+        {
+            frame.pending = 0;
+            frame.up = Up::NONE;
+        }
         frame.fill(chunk, &tree, false)?;
         frame.state = State::Ready;
         lvl.head = 0;
@@ -406,12 +501,37 @@ impl<'m> Joiner<'m> {
         if let Some(e) = self.failed {
             return Err(e);
         }
+        #[cfg(feature = "recovery")]
+        if self.rec.replica_out.as_ref() == Some(address) {
+            return Err(Error::UnexpectedChunk);
+        }
+        #[cfg(feature = "recovery")]
+        if !self.is_wanted(address) && self.drop_stale(address) {
+            return Ok(());
+        }
+        #[cfg(feature = "recovery")]
+        let group = self
+            .rec
+            .group
+            .as_ref()
+            .is_some_and(|g| g.waits_for(address));
+        #[cfg(not(feature = "recovery"))]
+        let group = false;
         let result = if self.root_state == State::Pending && self.root.address() == address {
             verify().and_then(|c| self.deliver_root(&c))
         } else if !self.is_wanted(address) {
-            Err(Error::UnexpectedChunk)
+            if group {
+                verify().and_then(|c| self.group_accept(&c))
+            } else {
+                Err(Error::UnexpectedChunk)
+            }
         } else {
-            verify().and_then(|c| self.deliver(address, &c))
+            verify().and_then(|c| {
+                if group {
+                    self.group_accept(&c)?;
+                }
+                self.deliver(address, &c)
+            })
         };
         result.map_err(|e| self.settle(e))
     }
@@ -460,6 +580,8 @@ impl<'m> Joiner<'m> {
                 if result.is_ok() {
                     *state = State::Ready;
                     committed += 1;
+                    #[cfg(feature = "recovery")]
+                    self.release(dest);
                 } else {
                     *state = State::Pending;
                 }
@@ -480,8 +602,15 @@ impl<'m> Joiner<'m> {
     /// [`Frame`] keeps (`refs` holds `n` data references then `p` parity references) — and
     /// accepted only if it hashes to `address`. Today the joiner has no parity reader, so a
     /// missing chunk is final.
+    #[cfg(not(feature = "recovery"))]
     fn missing(&mut self, _address: &ChunkAddress) -> Result<(), Error> {
         Err(self.fail(Error::ChunkNotFound))
+    }
+
+    #[cfg(not(feature = "recovery"))]
+    #[allow(clippy::unused_self)]
+    fn group_accept(&mut self, _chunk: &VerifiedChunk<'_>) -> Result<(), Error> {
+        Ok(())
     }
 
     /// Creates the next destination, if any can be created now.
@@ -495,7 +624,7 @@ impl<'m> Joiner<'m> {
                 continue;
             };
             level.pop_finished();
-            let Some(head) = level.ready_head() else {
+            let Some((_k, head)) = level.ready_head() else {
                 continue;
             };
             let i = head.next;
@@ -518,6 +647,12 @@ impl<'m> Joiner<'m> {
             frame.reference = reference;
             frame.offset = offset;
             frame.span = section;
+            #[cfg(feature = "recovery")]
+            {
+                frame.pending = 0;
+                frame.up = Up::new(d, _k, i);
+                head.pending += 1;
+            }
             head.next += 1;
             return Ok(self.request_or_join(reference.address()));
         }
@@ -526,7 +661,7 @@ impl<'m> Joiner<'m> {
             return Ok(HandOut::Idle);
         }
         for d in (0..self.levels.len()).rev() {
-            let Some(head) = self.levels.get_mut(d).and_then(TreeLevel::ready_head) else {
+            let Some((_k, head)) = self.levels.get_mut(d).and_then(TreeLevel::ready_head) else {
                 continue;
             };
             let i = head.next;
@@ -537,6 +672,10 @@ impl<'m> Joiner<'m> {
             }
             let reference = head.child(i, ref_len)?;
             head.next += 1;
+            #[cfg(feature = "recovery")]
+            {
+                head.pending += 1;
+            }
             self.next_leaf = offset.saturating_add(section);
             let w = self.slots.len();
             let at = (self.ring_head + self.ring_len) % w;
@@ -553,12 +692,18 @@ impl<'m> Joiner<'m> {
             slot.reference = reference;
             slot.offset = offset;
             slot.len = section;
+            #[cfg(feature = "recovery")]
+            {
+                slot.up = Up::new(d, _k, i);
+            }
             if let Some(from) = twin {
                 // The same leaf already arrived and waits to be read: copy it.
                 copy_slot_data(self.slots, from, at);
                 if let Some(slot) = self.slots.get_mut(at) {
                     slot.state = State::Ready;
                 }
+                #[cfg(feature = "recovery")]
+                self.release(Dest::Slot(at));
                 return Ok(HandOut::Joined);
             }
             return Ok(self.request_or_join(reference.address()));
@@ -569,6 +714,17 @@ impl<'m> Joiner<'m> {
     /// Counts a destination just made pending for `address`, and says whether `address` must
     /// be requested or is already outstanding.
     fn request_or_join(&mut self, address: &ChunkAddress) -> HandOut {
+        #[cfg(feature = "recovery")]
+        if let Some(g) = self.rec.group.as_mut() {
+            if g.share(address) {
+                // The group's request for this chunk now serves the destination too.
+                if let Some(count) = self.buckets.get_mut(bucket(address)) {
+                    *count += 1;
+                }
+                self.outstanding += 1;
+                return HandOut::Joined;
+            }
+        }
         let Some(count) = self.buckets.get_mut(bucket(address)) else {
             return HandOut::Request(*address);
         };
@@ -598,8 +754,21 @@ impl Retrieval for Joiner<'_> {
                 self.outstanding = 1;
                 return Some(*self.root.address());
             }
-            State::Pending | State::Filled => return None,
+            #[cfg(feature = "recovery")]
+            State::Pending => return self.poll_replica(),
+            #[cfg(not(feature = "recovery"))]
+            State::Pending => return None,
+            State::Filled => return None,
             State::Ready => {}
+        }
+        #[cfg(feature = "recovery")]
+        match self.poll_group() {
+            Ok(Some(address)) => return Some(address),
+            Ok(None) => {}
+            Err(e) => {
+                self.fail(e);
+                return None;
+            }
         }
         // Each pass creates one destination; joined ones need no request, so try again (at
         // most one pass per slot and tree frame).
@@ -634,6 +803,10 @@ impl Retrieval for Joiner<'_> {
     /// [`Error::MalformedSpan`], [`Error::SpanTooLarge`], [`Error::TreeTooDeep`],
     /// [`Error::RangeOutOfBounds`].
     fn handle_chunk(&mut self, address: &ChunkAddress, data: &[u8]) -> Result<(), Error> {
+        #[cfg(feature = "recovery")]
+        if self.failed.is_none() && self.rec.replica_out.as_ref() == Some(address) {
+            return self.take_replica(address, data);
+        }
         self.take(address, || VerifiedChunk::verify(address, data))
     }
 
@@ -644,7 +817,20 @@ impl Retrieval for Joiner<'_> {
             return Err(e);
         }
         let root = self.root_state == State::Pending && self.root.address() == address;
-        if !root && !self.is_wanted(address) {
+        #[cfg(feature = "recovery")]
+        let other = self.rec.replica_out.as_ref() == Some(address)
+            || self
+                .rec
+                .group
+                .as_ref()
+                .is_some_and(|g| g.waits_for(address));
+        #[cfg(not(feature = "recovery"))]
+        let other = false;
+        if !root && !other && !self.is_wanted(address) {
+            #[cfg(feature = "recovery")]
+            if self.drop_stale(address) {
+                return Ok(());
+            }
             return Err(Error::UnexpectedChunk);
         }
         self.missing(address)
@@ -734,6 +920,8 @@ impl Slot {
         reference: NO_REFERENCE,
         offset: 0,
         len: 0,
+        #[cfg(feature = "recovery")]
+        up: Up::NONE,
         data: [0; MAX_PAYLOAD_LEN],
     };
 
@@ -766,7 +954,7 @@ impl Default for Slot {
 impl TreeLevel {
     /// An empty level, for building the levels a joiner is lent.
     pub const EMPTY: Self = Self {
-        frames: [Frame::EMPTY, Frame::EMPTY],
+        frames: [Frame::EMPTY; FRAMES],
         head: 0,
         len: 0,
     };
@@ -779,7 +967,8 @@ impl TreeLevel {
         self.len = 0;
     }
 
-    /// Drops the head while every child of it has been handed out.
+    /// Drops the oldest frame while every child of it has been handed out (and, with
+    /// `recovery`, has arrived).
     fn pop_finished(&mut self) {
         while self.len > 0 {
             let Some(head) = self.frames.get_mut(self.head) else {
@@ -788,28 +977,41 @@ impl TreeLevel {
             if head.state != State::Ready || head.next < head.end {
                 return;
             }
+            #[cfg(feature = "recovery")]
+            if head.pending > 0 {
+                return;
+            }
             head.state = State::Free;
-            self.head ^= 1;
+            self.head = (self.head + 1) % FRAMES;
             self.len -= 1;
         }
     }
 
-    /// The head chunk, if it has arrived and still has children to hand out.
-    fn ready_head(&mut self) -> Option<&mut Frame> {
-        if self.len == 0 {
-            return None;
+    /// The first chunk in order that still has children to hand out, with its frame index, if
+    /// it has arrived.
+    fn ready_head(&mut self) -> Option<(usize, &mut Frame)> {
+        let mut at = None;
+        for i in 0..self.len {
+            let k = (self.head + i) % FRAMES;
+            let f = self.frames.get(k)?;
+            if f.state == State::Ready && f.next >= f.end {
+                continue;
+            }
+            if f.state == State::Ready {
+                at = Some(k);
+            }
+            break;
         }
-        self.frames
-            .get_mut(self.head)
-            .filter(|f| f.state == State::Ready && f.next < f.end)
+        let k = at?;
+        self.frames.get_mut(k).map(|f| (k, f))
     }
 
-    /// Appends a frame after the head (for the next chunk of this level), if one is free.
+    /// Appends a frame after the last one (for the next chunk of this level), if one is free.
     fn push(&mut self) -> Option<&mut Frame> {
-        if self.len >= 2 {
+        if self.len >= FRAMES {
             return None;
         }
-        let at = (self.head + self.len) % 2;
+        let at = (self.head + self.len) % FRAMES;
         self.len += 1;
         self.frames.get_mut(at)
     }
@@ -839,6 +1041,11 @@ struct Frame {
     /// Next child to hand out, and one past the last child inside the range.
     next: usize,
     end: usize,
+    /// Children handed out and not yet arrived.
+    #[cfg(feature = "recovery")]
+    pending: usize,
+    #[cfg(feature = "recovery")]
+    up: Up,
     /// `n` data references, then `p` parity references of 32 bytes.
     refs: [u8; MAX_PAYLOAD_LEN],
 }
@@ -854,6 +1061,10 @@ impl Frame {
         p: 0,
         next: 0,
         end: 0,
+        #[cfg(feature = "recovery")]
+        pending: 0,
+        #[cfg(feature = "recovery")]
+        up: Up::NONE,
         refs: [0; MAX_PAYLOAD_LEN],
     };
 
@@ -943,7 +1154,7 @@ impl Frame {
     }
 
     /// The parity references of this chunk (32 bytes each), for recovery.
-    #[allow(dead_code)]
+    #[cfg(feature = "recovery")]
     fn parity_refs(&self) -> &[u8] {
         let data = self.n
             * if self.reference.is_encrypted() {
@@ -1028,7 +1239,7 @@ impl Matches {
                 let s = j.slots.get(i)?;
                 (Dest::Slot(i), s.state, &s.reference)
             } else {
-                let (d, k) = (self.frame / 2, self.frame % 2);
+                let (d, k) = (self.frame / FRAMES, self.frame % FRAMES);
                 self.frame += 1;
                 let f = j.levels.get(d)?.frames.get(k)?;
                 (Dest::Frame(d, k), f.state, &f.reference)
@@ -1120,5 +1331,325 @@ fn copy_slot_data(slots: &mut [Slot], from: usize, to: usize) {
     let len = (src.len as usize).min(MAX_PAYLOAD_LEN);
     if let (Some(s), Some(d)) = (src.data.get(..len), dst.data.get_mut(..len)) {
         d.copy_from_slice(s);
+    }
+}
+
+#[cfg(feature = "recovery")]
+impl Joiner<'_> {
+    /// Chunks rebuilt from parity so far (a root taken from a replica counts too).
+    #[must_use]
+    pub const fn recovered(&self) -> u64 {
+        self.rec.recovered
+    }
+
+    /// The chunk that could not be had nor rebuilt, once the joiner failed with
+    /// [`Error::ChunkNotFound`]: the data chunk (or the root) the file needs.
+    #[must_use]
+    pub const fn unrecoverable(&self) -> Option<ChunkAddress> {
+        self.rec.unrecoverable
+    }
+
+    /// Forgets one unanswered request of a finished group; whether there was one.
+    fn drop_stale(&mut self, address: &ChunkAddress) -> bool {
+        match self.rec.stale.iter().position(|a| a == address) {
+            Some(i) => {
+                self.rec.stale.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn give_up(&mut self, address: ChunkAddress) -> Error {
+        self.rec.unrecoverable = Some(address);
+        self.fail(Error::ChunkNotFound)
+    }
+
+    /// The link of a destination to its parent.
+    fn up_mut(&mut self, dest: Dest) -> Option<&mut Up> {
+        match dest {
+            Dest::Slot(i) => self.slots.get_mut(i).map(|s| &mut s.up),
+            Dest::Frame(d, k) => self
+                .levels
+                .get_mut(d)
+                .and_then(|l| l.frames.get_mut(k))
+                .map(|f| &mut f.up),
+        }
+    }
+
+    /// A child of a frame arrived: the frame waits for one fewer.
+    fn release(&mut self, dest: Dest) {
+        let Some(up) = self.up_mut(dest) else {
+            return;
+        };
+        let parent = up.parent();
+        *up = Up::NONE;
+        let Some((d, k)) = parent else {
+            return;
+        };
+        if let Some(f) = self.levels.get_mut(d).and_then(|l| l.frames.get_mut(k)) {
+            f.pending = f.pending.saturating_sub(1);
+        }
+    }
+
+    /// No node has `address`.
+    fn missing(&mut self, address: &ChunkAddress) -> Result<(), Error> {
+        if self.root_state == State::Pending && self.root.address() == address {
+            // The root: try its dispersed replicas.
+            if self.rec.replica_ids.is_none() {
+                self.rec.replica_ids = Some(crate::recovery::replica_ids(address));
+            }
+            return Ok(());
+        }
+        if self.rec.replica_out.as_ref() == Some(address) {
+            self.rec.replica_out = None;
+            if self.rec.replica_next >= crate::recovery::MAX_REPLICAS {
+                return Err(self.give_up(*self.root.address()));
+            }
+            return Ok(());
+        }
+        if let Some(g) = self.rec.group.as_mut() {
+            g.mark_missing(address);
+        }
+        let mut m = Matches::new(self, address);
+        while let Some(dest) = m.next(self, address) {
+            if let Some(up) = self.up_mut(dest) {
+                up.lost = true;
+                if up.parent().is_none() {
+                    return Err(self.give_up(*address));
+                }
+            }
+        }
+        self.check_group()
+    }
+
+    /// Fails if the group being rebuilt lost more shards than it has parities.
+    fn check_group(&mut self) -> Result<(), Error> {
+        let Some(g) = self.rec.group.as_ref() else {
+            return Ok(());
+        };
+        if g.viable() {
+            return Ok(());
+        }
+        // Name the first data chunk the file needs that cannot be rebuilt.
+        let lost = g
+            .addrs
+            .iter()
+            .zip(&g.state)
+            .take(g.n)
+            .find(|(a, s)| **s == crate::recovery::Shard::Missing && self.is_wanted(a))
+            .or_else(|| {
+                g.addrs
+                    .iter()
+                    .zip(&g.state)
+                    .find(|(_, s)| **s == crate::recovery::Shard::Missing)
+            })
+            .map(|(a, _)| *a);
+        let lost = lost.unwrap_or(*self.root.address());
+        Err(self.give_up(lost))
+    }
+
+    /// The next replica of the root to ask for, once the root itself was not found.
+    fn poll_replica(&mut self) -> Option<ChunkAddress> {
+        let ids = self.rec.replica_ids?;
+        if self.rec.replica_out.is_some() {
+            return None;
+        }
+        let byte0 = *ids.get(self.rec.replica_next)?;
+        self.rec.replica_next += 1;
+        let mut id = self.root.address().0;
+        if let Some(b) = id.first_mut() {
+            *b = byte0;
+        }
+        let address = crate::soc::soc_address(&id, &crate::soc::REPLICAS_OWNER);
+        self.rec.replica_out = Some(address);
+        Some(address)
+    }
+
+    /// A replica of the root: a SOC of [`REPLICAS_OWNER`](crate::soc::REPLICAS_OWNER) that
+    /// wraps the root chunk (zero-padded) at the root's address.
+    fn take_replica(&mut self, address: &ChunkAddress, data: &[u8]) -> Result<(), Error> {
+        let soc = crate::soc::Soc::verify(address, data)?;
+        if *soc.owner() != crate::soc::REPLICAS_OWNER {
+            return Err(Error::WrongOwner);
+        }
+        if soc.wrapped_address() != self.root.address() {
+            return Err(Error::AddressMismatch);
+        }
+        let wrapped = data
+            .get(crate::soc::MIN_SOC_LEN - 8..)
+            .ok_or(Error::SocLength { len: data.len() })?;
+        let chunk = VerifiedChunk::verify(self.root.address(), wrapped)?;
+        self.rec.replica_out = None;
+        self.deliver_root(&chunk).map_err(|e| self.settle(e))?;
+        self.rec.recovered += 1;
+        Ok(())
+    }
+
+    /// A destination that no node had, if any.
+    fn first_lost(&self) -> Option<Up> {
+        let w = self.slots.len();
+        (0..self.ring_len)
+            .filter_map(|i| self.slots.get((self.ring_head + i) % w))
+            .filter(|s| s.state == State::Pending)
+            .map(|s| s.up)
+            .chain(
+                self.levels
+                    .iter()
+                    .flat_map(|l| l.frames.iter())
+                    .filter(|f| f.state == State::Pending)
+                    .map(|f| f.up),
+            )
+            .find(|u| u.lost)
+    }
+
+    /// Whether a destination waiting for `address` was not found.
+    fn is_lost(&self, address: &ChunkAddress) -> bool {
+        let mut m = Matches::new(self, address);
+        while let Some(dest) = m.next(self, address) {
+            let up = match dest {
+                Dest::Slot(i) => self.slots.get(i).map(|s| s.up),
+                Dest::Frame(d, k) => self
+                    .levels
+                    .get(d)
+                    .and_then(|l| l.frames.get(k))
+                    .map(|f| f.up),
+            };
+            if up.is_some_and(|u| u.lost) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Starts rebuilding the sibling group of a lost destination, if none is being rebuilt.
+    fn start_group(&mut self) -> Result<(), Error> {
+        use crate::recovery::{Group, Shard};
+        if self.rec.group.is_some() {
+            return Ok(());
+        }
+        let Some(up) = self.first_lost() else {
+            return Ok(());
+        };
+        let Some((d, k)) = up.parent() else {
+            return Ok(());
+        };
+        let ref_len = self.tree().ref_len();
+        let frame = self
+            .levels
+            .get(d)
+            .and_then(|l| l.frames.get(k))
+            .ok_or(Error::ChunkNotFound)?;
+        let mut addrs = alloc::vec::Vec::with_capacity(frame.n + frame.p);
+        for i in 0..frame.n {
+            addrs.push(*frame.child(i, ref_len)?.address());
+        }
+        for p in frame.parity_refs().chunks_exact(SEGMENT_SIZE) {
+            addrs.push(ChunkAddress::from_slice(p)?);
+        }
+        let lost_address = *frame.child(usize::from(up.index), ref_len)?.address();
+        if frame.p == 0 {
+            return Err(self.give_up(lost_address));
+        }
+        let mut group = Group::new(frame.n, addrs);
+        // Every lost child of that frame is a missing shard.
+        let w = self.slots.len();
+        let lost = (0..self.ring_len)
+            .filter_map(|i| self.slots.get((self.ring_head + i) % w))
+            .filter(|s| s.state == State::Pending)
+            .map(|s| s.up)
+            .chain(
+                self.levels
+                    .iter()
+                    .flat_map(|l| l.frames.iter())
+                    .filter(|f| f.state == State::Pending)
+                    .map(|f| f.up),
+            )
+            .filter(|u| u.lost && u.parent() == Some((d, k)));
+        for u in lost {
+            if let Some(s) = group.state.get_mut(usize::from(u.index)) {
+                *s = Shard::Missing;
+            }
+        }
+        self.rec.group = Some(alloc::boxed::Box::new(group));
+        self.check_group()
+    }
+
+    /// The next shard the group being rebuilt asks for.
+    fn poll_group(&mut self) -> Result<Option<ChunkAddress>, Error> {
+        use crate::recovery::Shard;
+        self.start_group()?;
+        let Some(mut g) = self.rec.group.take() else {
+            return Ok(None);
+        };
+        let mut out = None;
+        while g.in_flight < self.slots.len() && g.shortfall() > 0 {
+            let Some(i) = g.state.iter().position(|s| *s == Shard::Unasked) else {
+                break;
+            };
+            let Some(address) = g.addrs.get(i).copied() else {
+                break;
+            };
+            let twin = g
+                .addrs
+                .iter()
+                .zip(&g.state)
+                .find(|(a, _)| **a == address)
+                .map(|(_, s)| *s)
+                .filter(|s| *s != Shard::Unasked);
+            let state = if let Some(s) = twin {
+                s
+            } else if self.is_lost(&address) {
+                Shard::Missing
+            } else if self.is_wanted(&address) {
+                Shard::Joined
+            } else {
+                out = Some(address);
+                Shard::Asked
+            };
+            if let Some(s) = g.state.get_mut(i) {
+                *s = state;
+            }
+            if out.is_some() {
+                g.in_flight += 1;
+                break;
+            }
+        }
+        self.rec.group = Some(g);
+        self.check_group()?;
+        Ok(out)
+    }
+
+    /// A verified chunk the group being rebuilt waits for; rebuilds once it has `n` shards.
+    fn group_accept(&mut self, chunk: &VerifiedChunk<'_>) -> Result<(), Error> {
+        let Some(g) = self.rec.group.as_mut() else {
+            return Ok(());
+        };
+        g.accept(chunk)?;
+        if !g.complete() {
+            return Ok(());
+        }
+        let Some(mut g) = self.rec.group.take() else {
+            return Ok(());
+        };
+        self.rec.stale.extend(g.asked().copied());
+        if let Err(e) = g.reconstruct() {
+            return Err(self.fail(e));
+        }
+        for (i, (address, state)) in g.addrs.iter().zip(&g.state).enumerate().take(g.n) {
+            if *state == crate::recovery::Shard::Have || !self.is_lost(address) {
+                continue;
+            }
+            let bytes = g.shard(i);
+            // Accepted only if it hashes to the reference that names it.
+            let Ok(rebuilt) = VerifiedChunk::verify(address, bytes) else {
+                return Err(self.give_up(*address));
+            };
+            if let Err(e) = self.deliver(address, &rebuilt) {
+                return Err(self.fail(e));
+            }
+            self.rec.recovered += 1;
+        }
+        Ok(())
     }
 }

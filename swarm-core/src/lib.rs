@@ -25,6 +25,9 @@
 //! # Features
 //! - `alloc`: owned conveniences (encryption of test data, the manifest writer);
 //! - `std`: blocking helpers over `std::io`;
+//! - `recovery` (needs `alloc`): the joiner rebuilds chunks no node has from their sibling
+//!   group's parity chunks and fetches a missing root from its dispersed replicas
+//!   (`recovery` module);
 //! - `defmt`: derives `defmt::Format` on public types.
 //!
 //! Spec: `../shared/spec/chunks.md` and `../shared/spec/mantaray-and-api.md`.
@@ -43,6 +46,8 @@ pub mod feed;
 pub mod joiner;
 pub mod manifest;
 pub mod metadata;
+#[cfg(feature = "recovery")]
+pub mod recovery;
 pub mod redundancy;
 pub mod retrieval;
 pub mod soc;

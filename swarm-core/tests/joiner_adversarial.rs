@@ -475,7 +475,23 @@ fn not_found_is_final_and_sticky() {
     let (mut slots, mut levels) = memory(1, 1);
     let mut j = Joiner::new(root, None, &mut slots, &mut levels).unwrap();
     let r = j.poll_request().unwrap();
+    #[cfg(not(feature = "recovery"))]
     assert_eq!(j.handle_not_found(&r), Err(Error::ChunkNotFound));
+    #[cfg(feature = "recovery")]
+    {
+        // A missing root is looked for among its 16 dispersed replicas first.
+        assert_eq!(j.handle_not_found(&r), Ok(()));
+        for k in 0..16 {
+            let replica = j.poll_request().unwrap();
+            let last = if k == 15 {
+                Err(Error::ChunkNotFound)
+            } else {
+                Ok(())
+            };
+            assert_eq!(j.handle_not_found(&replica), last);
+        }
+        assert_eq!(j.unrecoverable(), Some(r));
+    }
     assert_eq!(j.poll_request(), None);
     assert_eq!(j.handle_chunk(&r, &store[&r]), Err(Error::ChunkNotFound));
     assert_eq!(j.read(&mut [0; 8]), Err(Error::ChunkNotFound));

@@ -328,12 +328,20 @@ fn footprint_is_the_size_of_the_joiner_and_its_memory() {
     check::<64, 2>();
     check::<64, 7>();
     check::<3, 5>();
-    if cfg!(target_pointer_width = "64") {
+    if cfg!(target_pointer_width = "64") && !cfg!(feature = "recovery") {
         // The figures the docs state.
         assert_eq!(std::mem::size_of::<Slot>(), 4184);
         assert_eq!(std::mem::size_of::<TreeLevel>(), 8464);
         assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1264);
         assert_eq!(footprint(64, 7), 1264 + 64 * 4184 + 7 * 8464);
+    }
+    if cfg!(target_pointer_width = "64") && cfg!(feature = "recovery") {
+        // With `recovery`: a third frame per level, and the recovery state in the joiner
+        // (its sibling group lives on the heap: `swarm_core::recovery::MAX_GROUP_BYTES`).
+        assert_eq!(std::mem::size_of::<Slot>(), 4184);
+        assert_eq!(std::mem::size_of::<TreeLevel>(), 12712);
+        assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1400);
+        assert_eq!(footprint(64, 7), 1400 + 64 * 4184 + 7 * 12712);
     }
 }
 

@@ -22,4 +22,5 @@ mod encryption;
 mod feed;
 mod joiner;
 mod manifest;
+mod redundancy;
 mod soc;

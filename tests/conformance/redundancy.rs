@@ -1,0 +1,185 @@
+//! Recovery (feature `recovery`) against what Bee's own joiner recovered — or refused — from
+//! erasure-coded trees Bee built (`bee-go/redundancy/recovery.json`), and the root's dispersed
+//! replicas as Bee's replicator stored them (`bee-go/redundancy/replicas.json`).
+//!
+//! Each scenario serves every chunk of its upload (`bee-go/redundancy/chunks/`, replica SOCs
+//! included) except the deleted ones, joins the reference and compares the bytes with the
+//! vector's sha256 and with the xorshift32 content — or expects the failure Bee had.
+
+use std::collections::{HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+use swarm_bmt::{ChunkAddress, Reference};
+use swarm_core::joiner::{Slot, TreeLevel};
+use swarm_core::recovery::replica_ids;
+use swarm_core::soc::{Soc, REPLICAS_OWNER};
+use swarm_core::source::{drive, ChunkSource, DirSource};
+use swarm_core::{Error, Joiner};
+
+use crate::common::*;
+
+/// The vector chunk directory without the deleted chunks.
+struct Without {
+    inner: DirSource,
+    deleted: HashSet<ChunkAddress>,
+}
+
+impl ChunkSource for Without {
+    fn fetch(&mut self, address: &ChunkAddress, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        if self.deleted.contains(address) {
+            return Ok(None);
+        }
+        self.inner.fetch(address, buf)
+    }
+}
+
+#[test]
+fn gobee_recovery_scenarios() {
+    let doc = load_json("bee-go/redundancy/recovery.json");
+    let trees = load_json("bee-go/redundancy/trees.json");
+    let lengths: HashMap<&str, (u64, u32)> = vectors(&trees)
+        .iter()
+        .map(|v| {
+            (
+                str_of(v, "name"),
+                (u64_of(v, "length"), u64_of(v, "seed") as u32),
+            )
+        })
+        .collect();
+    let (mut recovered, mut failed) = (0, 0);
+    for s in doc["scenarios"].as_array().unwrap() {
+        let name = str_of(s, "name");
+        let deleted: HashSet<ChunkAddress> = s["deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| str_of(d, "address").parse().unwrap())
+            .collect();
+        let root: Reference = str_of(s, "reference").parse().unwrap();
+        for window in [1, 8, 64] {
+            let (mut slots, mut levels) = (vec![Slot::EMPTY; window], vec![TreeLevel::EMPTY; 7]);
+            let mut j = Joiner::new(root, None, &mut slots, &mut levels).unwrap();
+            let mut source = Without {
+                inner: DirSource::new(vector_path("bee-go/redundancy/chunks")),
+                deleted: deleted.clone(),
+            };
+            let mut out = Vec::new();
+            let result = drive(&mut j, &mut source, &mut out);
+            match str_of(s, "expect") {
+                "recovered" => {
+                    result.unwrap_or_else(|e| panic!("{name} (window {window}): {e}"));
+                    assert_eq!(
+                        hex::encode(Sha256::digest(&out)),
+                        str_of(s, "read_sha256"),
+                        "{name}"
+                    );
+                    let (len, seed) = lengths[str_of(s, "vector")];
+                    assert!(out == xorshift32(seed, len as usize), "{name}");
+                    assert!(j.recovered() >= 1, "{name}: nothing was recovered");
+                    if window == 8 {
+                        recovered += 1;
+                    }
+                }
+                "fails" => {
+                    let e = result.expect_err(name);
+                    let core = e.get_ref().unwrap().downcast_ref::<Error>().unwrap();
+                    assert_eq!(*core, Error::ChunkNotFound, "{name}");
+                    let lost = j.unrecoverable().unwrap();
+                    assert!(deleted.contains(&lost), "{name}: names {lost}");
+                    // Nothing past the verified bytes: the output is a prefix of the file.
+                    let (len, seed) = lengths[str_of(s, "vector")];
+                    let data = xorshift32(seed, len as usize);
+                    assert!(out.len() < data.len() && data.starts_with(&out), "{name}");
+                    if window == 8 {
+                        failed += 1;
+                    }
+                }
+                other => panic!("{name}: unknown expectation {other}"),
+            }
+        }
+    }
+    assert_eq!((recovered, failed), (11, 3));
+}
+
+#[test]
+fn gobee_replica_order_and_socs() {
+    let doc = load_json("bee-go/redundancy/replicas.json");
+    let order = &doc["replicator_order_for_root_of_L1-MEDIUM-len-10x4096"];
+    let root: ChunkAddress = str_of(order, "root_address").parse().unwrap();
+    let ids = replica_ids(&root);
+    let mut levels = 0;
+    for (level, list) in order["id_byte0_by_level"].as_object().unwrap() {
+        let list: Vec<u8> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_u64().unwrap() as u8)
+            .collect();
+        assert_eq!(list.len(), 1 << level.parse::<u32>().unwrap());
+        assert_eq!(&ids[..list.len()], &list[..], "level {level}");
+        levels += 1;
+    }
+    assert_eq!(levels, 4);
+    let mut socs = 0;
+    for v in vectors(&doc) {
+        let reference: ChunkAddress = str_of(v, "reference").parse().unwrap();
+        let ids = replica_ids(&reference);
+        let list = v["socs_in_bee_order"].as_array().unwrap();
+        assert_eq!(list.len(), 1 << u64_of(v, "level"));
+        for (k, soc) in list.iter().enumerate() {
+            assert_eq!(
+                u64_of(soc, "id_byte0") as u8,
+                ids[k],
+                "{}",
+                str_of(v, "vector")
+            );
+            let address: ChunkAddress = str_of(soc, "address").parse().unwrap();
+            let bytes = load_bytes(&format!("bee-go/redundancy/{}", str_of(soc, "file")));
+            let soc = Soc::verify(&address, &bytes).unwrap();
+            assert_eq!(*soc.owner(), REPLICAS_OWNER);
+            assert_eq!(*soc.wrapped_address(), reference);
+            assert_eq!(soc.payload().len(), 4096, "zero-padded root");
+            socs += 1;
+        }
+    }
+    assert_eq!(socs, 32);
+}
+
+/// Every replica alone brings the root back: the original root and every other replica are
+/// withheld.
+#[test]
+fn gobee_root_from_each_replica() {
+    let doc = load_json("bee-go/redundancy/replicas.json");
+    let trees = load_json("bee-go/redundancy/trees.json");
+    let mut joins = 0;
+    for v in vectors(&doc) {
+        let name = str_of(v, "vector");
+        let tree = vectors(&trees)
+            .iter()
+            .find(|t| str_of(t, "name") == name)
+            .unwrap();
+        let data = xorshift32(u64_of(tree, "seed") as u32, u64_of(tree, "length") as usize);
+        let reference: Reference = str_of(v, "reference").parse().unwrap();
+        let list = v["socs_in_bee_order"].as_array().unwrap();
+        for keep in 0..list.len() {
+            let mut deleted: HashSet<ChunkAddress> = list
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k != keep)
+                .map(|(_, s)| str_of(s, "address").parse().unwrap())
+                .collect();
+            deleted.insert(*reference.address());
+            let (mut slots, mut levels) = (vec![Slot::EMPTY; 4], vec![TreeLevel::EMPTY; 7]);
+            let mut j = Joiner::new(reference, None, &mut slots, &mut levels).unwrap();
+            let mut source = Without {
+                inner: DirSource::new(vector_path("bee-go/redundancy/chunks")),
+                deleted,
+            };
+            let mut out = Vec::new();
+            drive(&mut j, &mut source, &mut out).unwrap();
+            assert!(out == data, "{name} replica {keep}");
+            joins += 1;
+        }
+    }
+    assert_eq!(joins, 32);
+}
