@@ -49,6 +49,8 @@ pub mod metadata;
 #[cfg(feature = "recovery")]
 pub mod recovery;
 pub mod redundancy;
+#[cfg(feature = "recovery")]
+pub mod redundant;
 pub mod retrieval;
 pub mod soc;
 #[cfg(feature = "std")]

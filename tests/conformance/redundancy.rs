@@ -183,3 +183,73 @@ fn gobee_root_from_each_replica() {
     }
     assert_eq!(joins, 32);
 }
+
+/// Our writer rebuilds every unencrypted tree of `trees.json` exactly: the same root, every
+/// CAC in Bee's creation order with Bee's bytes (leaves, parity chunks, intermediate chunks),
+/// and the root's replica SOCs.
+#[test]
+fn writer_builds_bees_redundancy_trees() {
+    use swarm_core::redundancy::Level;
+    use swarm_core::redundant::RedundantSplitter;
+    let doc = load_json("bee-go/redundancy/trees.json");
+    let (mut trees, mut chunks, mut replicas) = (0, 0, 0);
+    for v in vectors(&doc)
+        .iter()
+        .filter(|v| !v["encrypted"].as_bool().unwrap())
+    {
+        let name = str_of(v, "name");
+        let level = Level::from_u8(u64_of(v, "level") as u8).unwrap();
+        let data = xorshift32(u64_of(v, "seed") as u32, u64_of(v, "length") as usize);
+        let mut puts: Vec<(ChunkAddress, Vec<u8>)> = Vec::new();
+        let mut s = RedundantSplitter::new(level, |a: &ChunkAddress, c: &[u8]| {
+            puts.push((*a, c.to_vec()));
+            Ok(())
+        });
+        // Uneven writes: the cut must not depend on them.
+        for part in data.chunks(1000) {
+            s.write(part).unwrap();
+        }
+        let root = s.finish().unwrap();
+        assert_eq!(root.to_string(), str_of(v, "reference"), "{name}");
+        let order = v["creation_order"].as_array().unwrap();
+        let count = 1usize << level.as_u8();
+        assert_eq!(puts.len(), order.len() + count, "{name}");
+        let stored = v["chunks_stored"].as_bool().unwrap();
+        for (k, c) in order.iter().enumerate() {
+            assert_eq!(puts[k].0.to_string(), str_of(c, "address"), "{name} #{k}");
+            if stored {
+                let bee = load_bytes(&format!("bee-go/redundancy/chunks/{}", puts[k].0));
+                assert!(puts[k].1 == bee, "{name} #{k} bytes");
+            }
+            chunks += 1;
+        }
+        let mut ours: Vec<String> = puts[order.len()..]
+            .iter()
+            .map(|(a, _)| a.to_string())
+            .collect();
+        let mut bee: Vec<String> = v["replicas"]["replicas_in_bee_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| str_of(r, "address").to_string())
+            .collect();
+        assert_eq!(ours, bee, "{name}: replicas in Bee's order");
+        ours.sort();
+        bee.sort();
+        for (a, bytes) in &puts[order.len()..] {
+            let soc = Soc::verify(a, bytes).unwrap();
+            assert_eq!(*soc.owner(), REPLICAS_OWNER);
+            if stored {
+                let path = vector_path(&format!("bee-go/redundancy/chunks/{a}"));
+                if path.exists() {
+                    assert!(*bytes == std::fs::read(path).unwrap(), "{name} replica {a}");
+                }
+            }
+            replicas += 1;
+        }
+        trees += 1;
+    }
+    assert_eq!(trees, 30);
+    assert!(chunks > 3000, "{chunks}");
+    assert!(replicas >= 2 * 30, "{replicas}");
+}
