@@ -715,15 +715,13 @@ impl<'m> Joiner<'m> {
     /// be requested or is already outstanding.
     fn request_or_join(&mut self, address: &ChunkAddress) -> HandOut {
         #[cfg(feature = "recovery")]
-        if let Some(g) = self.rec.group.as_mut() {
-            if g.share(address) {
-                // The group's request for this chunk now serves the destination too.
-                if let Some(count) = self.buckets.get_mut(bucket(address)) {
-                    *count += 1;
-                }
-                self.outstanding += 1;
-                return HandOut::Joined;
+        if self.rec.group.as_mut().is_some_and(|g| g.share(address)) || self.drop_stale(address) {
+            // A recovery request for this chunk is out: it now serves the destination.
+            if let Some(count) = self.buckets.get_mut(bucket(address)) {
+                *count += 1;
             }
+            self.outstanding += 1;
+            return HandOut::Joined;
         }
         let Some(count) = self.buckets.get_mut(bucket(address)) else {
             return HandOut::Request(*address);
@@ -1603,6 +1601,10 @@ impl Joiner<'_> {
                 Shard::Missing
             } else if self.is_wanted(&address) {
                 Shard::Joined
+            } else if self.drop_stale(&address) {
+                // A finished group's request for it is still out: it serves this one.
+                g.in_flight += 1;
+                Shard::Asked
             } else {
                 out = Some(address);
                 Shard::Asked

@@ -82,8 +82,11 @@ fn run(
         // Poll, read out (which frees room), poll again.
         for _ in 0..2 {
             while let Some(a) = j.poll_request() {
+                assert!(!wanted.contains(&a), "asked twice for {a}");
                 wanted.push_back(a);
             }
+            // The window, and as many again for one sibling group.
+            assert!(wanted.len() <= 2 * window);
             while let Ok(n @ 1..) = j.read(&mut buf) {
                 out.extend_from_slice(&buf[..n]);
             }
