@@ -233,6 +233,13 @@ impl Esp {
         Self { dir }
     }
 
+    /// The ESP folder itself, for cases that put other boot apps on it (GRUB as
+    /// `EFI/BOOT/BOOTX64.EFI` in `tests/grub_boot.rs`).
+    #[must_use]
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("esp")
+    }
+
     /// Replaces the case's configuration (the OVMF variables, and so deboot.efi's anti-rollback
     /// minimum, stay from the boots before).
     ///
