@@ -8,6 +8,8 @@
 //! `MAX_FOREIGN` of a core, and around every run it reads `/proc/stat` and its own CPU time;
 //! runs during which others used more are not counted (up to `3 * RUNS` tries). "clean k/n"
 //! says how many runs were clean; "NOISY" marks a figure with fewer than 3 clean runs.
+//! Single-threaded figures are also given by the measuring thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`), which stays meaningful on a loaded machine.
 //! `-C target-cpu=native` is not used: on this project's Zen 4 machine it made the portable
 //! keccak slower (see `../shared/research/perf-anchors.md`).
 #![allow(
@@ -55,8 +57,28 @@ fn ticks() -> Option<(u64, u64)> {
     Some((busy, own))
 }
 
+/// CPU time of the calling thread, in seconds (`None` off Linux).
+fn thread_cpu() -> Option<f64> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
 struct Figure {
     median_s: f64,
+    /// Median CPU time of the measuring thread over all runs (single-threaded figures).
+    cpu_s: Option<f64>,
     /// Clean runs used / all timed runs.
     clean: usize,
     runs: usize,
@@ -95,12 +117,17 @@ fn measure(budget: &mut Duration, mut f: impl FnMut() -> u64) -> Figure {
     black_box(f());
     let mut clean = Vec::new();
     let mut all = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..3 * RUNS {
         wait_idle(budget);
         let before = ticks();
+        let c0 = thread_cpu();
         let t = Instant::now();
         black_box(f());
         let secs = t.elapsed().as_secs_f64();
+        if let (Some(c0), Some(c1)) = (c0, thread_cpu()) {
+            cpu.push(c1 - c0);
+        }
         all.push(secs);
         if foreign(before, ticks(), secs) <= MAX_FOREIGN {
             clean.push(secs);
@@ -114,8 +141,10 @@ fn measure(budget: &mut Duration, mut f: impl FnMut() -> u64) -> Figure {
     let mut v = if noisy { all } else { clean };
     v.sort_by(f64::total_cmp);
     let median_s = v[v.len() / 2];
+    cpu.sort_by(f64::total_cmp);
     Figure {
         median_s,
+        cpu_s: cpu.get(cpu.len() / 2).copied(),
         clean: clean_n,
         runs,
         spread: (v[0] / median_s - 1.0, v[v.len() - 1] / median_s - 1.0),
@@ -123,19 +152,37 @@ fn measure(budget: &mut Duration, mut f: impl FnMut() -> u64) -> Figure {
     }
 }
 
-fn mbs(bytes: usize, f: &Figure) -> f64 {
-    bytes as f64 / f.median_s / 1e6
+/// A figure as throughput: by wall-clock time and by the measuring thread's CPU time.
+#[derive(Clone, Copy)]
+struct Rate {
+    wall: f64,
+    cpu: Option<f64>,
 }
 
-fn row(label: &str, value: f64, unit: &str, ratio: Option<(f64, &str)>, f: &Figure) {
-    let r = ratio.map_or(String::new(), |(r, of)| format!("{r:>6.2}x {of}"));
+/// Prints one row: `mb` MB of payload (or payload-equivalent) per run, and its ratio to
+/// `base` (wall to wall, CPU to CPU). `cpu` is shown for single-threaded figures only.
+fn report(label: &str, mb: f64, f: &Figure, base: Option<(Rate, &str)>, cpu: bool) -> Rate {
+    let rate = Rate {
+        wall: mb / f.median_s,
+        cpu: f.cpu_s.filter(|_| cpu).map(|c| mb / c),
+    };
+    let ratio = |r: Option<f64>| r.map_or(String::new(), |r| format!("{r:.2}x"));
+    let (wall_ratio, cpu_ratio, of) = match base {
+        Some((b, of)) => (
+            ratio(Some(rate.wall / b.wall)),
+            ratio(rate.cpu.zip(b.cpu).map(|(c, bc)| c / bc)),
+            of,
+        ),
+        None => (String::new(), String::new(), ""),
+    };
+    let cpu_rate = rate.cpu.map_or("-".to_string(), |c| format!("{c:.1}"));
     let n = if f.noisy { " NOISY" } else { "" };
-    // Time spread of the runs used, as throughput: slowest run -x %, fastest +y %.
-    let (lo, hi) = (f.spread.0 * 100.0, f.spread.1 * 100.0);
+    let spread = (f.spread.1 - f.spread.0) * 100.0;
     println!(
-        "{label:<42} {value:>8.1} {unit:<5} {r:<24} clean {}/{} spread -{hi:.0}/+{:.0}%{n}",
-        f.clean, f.runs, -lo
+        "{label:<40} {:>8.1} {wall_ratio:>6} {cpu_rate:>9} {cpu_ratio:>6}  {of:<16} {}/{} {spread:>3.0}%{n}",
+        rate.wall, f.clean, f.runs
     );
+    rate
 }
 
 fn main() {
@@ -165,22 +212,16 @@ fn main() {
         .collect();
     let chunks: Vec<&[u8]> = stored.chunks(8 + PAYLOAD).collect();
 
+    println!(
+        "{:<40} {:>8} {:>6} {:>9} {:>6}  {:<16} clean spread",
+        "figure (MB/s of payload)", "wall", "ratio", "cpu-time", "ratio", "of"
+    );
+    let mb = TOTAL as f64 / 1e6;
+
     // (a) Portable keccak-f[1600] ceiling: as many permutations as 64 MiB of chunks need.
     let perms = (CHUNKS * 128) as u64;
     let a = measure(&mut budget, || portable_permutations(perms));
-    let ceiling = perms as f64 / a.median_s / 128.0 * 4096.0 / 1e6;
-    row(
-        "(a) portable keccak-f[1600] ceiling",
-        ceiling,
-        "MB/s",
-        None,
-        &a,
-    );
-    println!(
-        "{:<46} {:>9.2} Mperm/s",
-        "    = permutations",
-        perms as f64 / a.median_s / 1e6
-    );
+    let ra = report("(a) portable keccak-f[1600] ceiling", mb, &a, None, true);
 
     // (b) Portable BMT chunk hashing.
     let mut digest_b = [0u8; 32];
@@ -192,13 +233,12 @@ fn main() {
         digest_b = keccak256(&all);
         u64::from(digest_b[0])
     });
-    let vb = mbs(TOTAL, &b);
-    row(
+    report(
         "(b) portable BMT chunk hashing",
-        vb,
-        "MB/s",
-        Some((vb / ceiling, "of (a), bar 0.90")),
+        mb,
         &b,
+        Some((ra, "(a), bar 0.90")),
+        true,
     );
 
     // (c) Multi-lane ceiling.
@@ -207,14 +247,8 @@ fn main() {
         let c = measure(&mut budget, || {
             lane_permutations(calls).map_or(0, |(_, w)| w)
         });
-        let vc = (calls * lanes as u64) as f64 / c.median_s / 128.0 * 4096.0 / 1e6;
-        row(
-            &format!("(c) {lanes}-lane keccak-f[1600] ceiling"),
-            vc,
-            "MB/s",
-            Some((vc / ceiling, "of (a)")),
-            &c,
-        );
+        let label = format!("(c) {lanes}-lane keccak-f[1600] ceiling");
+        report(&label, mb, &c, Some((ra, "(a)")), true);
     } else {
         println!("(c) multi-lane ceiling: no SIMD backend on this machine");
     }
@@ -229,14 +263,8 @@ fn main() {
         digest_d1 = keccak256(&all);
         u64::from(digest_d1[0])
     });
-    let vd1 = mbs(TOTAL, &d1);
-    row(
-        "(d) chunk_address, one chunk at a time",
-        vd1,
-        "MB/s",
-        Some((vd1 / ceiling, "of (a), bar 3.5")),
-        &d1,
-    );
+    let bar = Some((ra, "(a), bar 3.5"));
+    report("(d) chunk_address, one chunk at a time", mb, &d1, bar, true);
     let mut out = vec![ChunkAddress::default(); CHUNKS];
     let mut digest_d2 = [0u8; 32];
     let d2 = measure(&mut budget, || {
@@ -245,21 +273,14 @@ fn main() {
         digest_d2 = keccak256(&all);
         u64::from(digest_d2[0])
     });
-    let vd2 = mbs(TOTAL, &d2);
-    row(
-        "(d) chunk_addresses, chunks side by side",
-        vd2,
-        "MB/s",
-        Some((vd2 / ceiling, "of (a), bar 3.5")),
-        &d2,
-    );
+    report("(d) chunk_addresses, side by side", mb, &d2, bar, true);
     assert_eq!(
         digest_b, digest_d1,
         "one-chunk path disagrees with portable"
     );
     assert_eq!(digest_b, digest_d2, "batched path disagrees with portable");
 
-    // (e) Splitter, single core.
+    // (e) Splitter, single core, content written in 1 MiB pieces.
     let mut root_e = ChunkAddress::default();
     let e = measure(&mut budget, || {
         let mut s = Splitter::new();
@@ -269,16 +290,9 @@ fn main() {
         root_e = s.finish().unwrap();
         u64::from(root_e.0[0])
     });
-    let ve = mbs(TOTAL, &e);
-    row(
-        "(e) Splitter, 1 thread",
-        ve,
-        "MB/s",
-        Some((ve / ceiling, "of (a)")),
-        &e,
-    );
+    let re = report("(e) Splitter, 1 thread", mb, &e, Some((ra, "(a)")), true);
 
-    // (f) Parallel splitter on 2 threads.
+    // (f) Parallel splitter on 2 threads (wall-clock only: it needs both cores).
     let mut root_f = ChunkAddress::default();
     let f = measure(&mut budget, || {
         let mut s = ParallelSplitter::new().with_threads(2);
@@ -288,14 +302,8 @@ fn main() {
         root_f = s.finish().unwrap();
         u64::from(root_f.0[0])
     });
-    let vf = mbs(TOTAL, &f);
-    row(
-        "(f) ParallelSplitter, 2 threads",
-        vf,
-        "MB/s",
-        Some((vf / ve, "of (e), bar 1.8")),
-        &f,
-    );
+    let label = "(f) ParallelSplitter, 2 threads";
+    report(label, mb, &f, Some((re, "(e), bar 1.8")), false);
     assert_eq!(root_e, root_f, "parallel splitter disagrees");
 
     println!(
@@ -305,6 +313,10 @@ fn main() {
     );
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average after: {}", load.trim());
+    println!(
+        "wall = median wall-clock time of the clean runs (all runs if NOISY); cpu-time = median \
+         CPU time of the measuring thread over all runs, which other processes do not inflate"
+    );
 }
 
 fn hex(b: &[u8]) -> String {
