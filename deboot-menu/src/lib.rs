@@ -366,6 +366,29 @@ mod tests {
     }
 
     #[test]
+    fn grub_example_is_what_the_generator_writes() {
+        let example = include_str!("../../grub/deboot.cfg.example");
+        let mut m = Menu::new(vec![
+            "tcp://192.168.1.10:7070".into(),
+            "http://192.168.1.11:1633".into(),
+        ]);
+        m.entries
+            .push(Entry::from_reference(REF, "console=ttyS0 quiet"));
+        m.entries.push(Entry::from_feed(
+            &format!("{OWNER}/5f0c9d1a7e8b2c4d6e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d"),
+            "console=ttyS0 quiet",
+        ));
+        m.fallback = Some("reboot".into());
+        let strip = |t: &str| -> String {
+            t.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        assert_eq!(strip(&m.render().unwrap()), strip(example));
+    }
+
+    #[test]
     fn quotes_words_grub_would_interpret() {
         let mut m = menu();
         m.entries[0].cmdline = "root=LABEL=x init='/bin/sh' a$b ;".into();
