@@ -42,7 +42,8 @@ fn main() -> ExitCode {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn run_demo() -> Result<()> {
+/// The embedded demo (also run by `tests/fetch_demo.rs`).
+pub(crate) fn run_demo() -> Result<()> {
     let dir = TempDir::new()?;
     println!("DeBoot fetch demo: no arguments, so everything runs in this process on 127.0.0.1.");
 
