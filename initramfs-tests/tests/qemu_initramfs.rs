@@ -25,16 +25,16 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use initramfs_tests::{
-    boot, deboot_fetch, initramfs, kernel, plain_http, rootfs, tools_present, Boot, Kernel,
-    TempDir, HOST_FROM_GUEST, ROOTFS_MARKER, ROOTFS_STATUS,
+    boot, cache_dir, deboot_fetch, initramfs, kernel, plain_http, rootfs, tools_present, Boot,
+    Kernel, TempDir, HOST_FROM_GUEST, ROOTFS_MARKER, ROOTFS_STATUS,
 };
 use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
 
-/// The kernel and the initramfs, made once per test process.
+/// The kernel and the initramfs, made once per test process (in `<cache>/initramfs`,
+/// replaced by each run: a static is never dropped, so a temporary directory would leak).
 struct Setup {
     kernel: Kernel,
     initrd: PathBuf,
-    _dir: TempDir,
 }
 
 fn setup(test: &str) -> Option<&'static Setup> {
@@ -45,13 +45,11 @@ fn setup(test: &str) -> Option<&'static Setup> {
     let setup = SETUP.get_or_init(|| {
         let kernel = kernel()?;
         let fetch = deboot_fetch();
-        let dir = TempDir::new("initramfs");
-        let initrd = initramfs(&kernel, &fetch, dir.path());
-        Some(Setup {
-            kernel,
-            initrd,
-            _dir: dir,
-        })
+        let dir = cache_dir().join("initramfs");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let initrd = initramfs(&kernel, &fetch, &dir);
+        Some(Setup { kernel, initrd })
     });
     assert!(
         setup.is_some() || std::env::var("CI").as_deref() != Ok("true"),
