@@ -125,6 +125,11 @@ pub struct ImportArgs {
     /// Directory of the chunk store (created if missing).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
+    /// Redundancy level of the files' trees, as Bee's `Swarm-Redundancy-Level`: 0 (none),
+    /// 1 (medium), 2 (strong), 3 (insane) or 4 (paranoid). Levels 1-4 add parity chunks and
+    /// the root's dispersed replicas, and change the references.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
+    pub redundancy: u8,
 }
 
 /// Runs a parsed command line to completion.
@@ -189,7 +194,9 @@ fn parse_cache_chunks(s: &str) -> Result<usize, String> {
 
 fn import(args: &ImportArgs) -> Result<(), Error> {
     let store = Store::open(&args.store)?;
-    let refs = crate::import::import_paths(&store, &args.paths)?;
+    let level = swarm_core::redundancy::Level::from_u8(args.redundancy)
+        .unwrap_or(swarm_core::redundancy::Level::None);
+    let refs = crate::import::import_paths_at(&store, &args.paths, level)?;
     let mut out = std::io::stdout().lock();
     for (reference, path) in refs.iter().zip(&args.paths) {
         writeln!(out, "{reference}  {}", path.display())?;

@@ -12,6 +12,11 @@
 //!   `{website-index-document}`). Symbolic links and special files inside the directory are
 //!   skipped (Bee's tar reader takes regular files only); a name that is not UTF-8 is an error.
 //!
+//! - The `_at` variants take a redundancy level: files (also those of a collection) become the
+//!   erasure-coded tree Bee's `POST /bytes` builds with `Swarm-Redundancy-Level: LEVEL`
+//!   ([`swarm_core::redundant::RedundantSplitter`]: the same reference, the same parity chunks,
+//!   and the root's dispersed replicas). A collection's manifest nodes stay level-0 trees.
+//!
 //! Every call writes all its chunks — files and manifest nodes — in one store transaction
 //! ([`crate::store`], crash safety) and returns references only after the commit.
 
@@ -21,6 +26,8 @@ use std::path::{Path, PathBuf};
 
 use swarm_bmt::{ChunkAddress, Reference, Splitter};
 use swarm_core::manifest::{build_collection, content_type_for};
+use swarm_core::redundancy::Level;
+use swarm_core::redundant::RedundantSplitter;
 
 use crate::store::{Import, Store};
 use crate::Error;
@@ -47,10 +54,22 @@ pub fn import_file(store: &Store, path: &Path) -> Result<Reference, Error> {
 /// # Errors
 /// As [`import_file`], for the first path that fails.
 pub fn import_paths(store: &Store, paths: &[PathBuf]) -> Result<Vec<Reference>, Error> {
+    import_paths_at(store, paths, Level::None)
+}
+
+/// As [`import_paths`], the files split at redundancy `level`.
+///
+/// # Errors
+/// As [`import_paths`].
+pub fn import_paths_at(
+    store: &Store,
+    paths: &[PathBuf],
+    level: Level,
+) -> Result<Vec<Reference>, Error> {
     let mut import = store.begin_import()?;
     let mut refs = Vec::with_capacity(paths.len());
     for path in paths {
-        refs.push(import_path(&mut import, path)?);
+        refs.push(import_path_at(&mut import, path, level)?);
     }
     import.commit()?;
     Ok(refs)
@@ -61,8 +80,16 @@ pub fn import_paths(store: &Store, paths: &[PathBuf]) -> Result<Vec<Reference>, 
 /// # Errors
 /// [`Error::Db`] if the store fails.
 pub fn import_bytes(store: &Store, data: &[u8]) -> Result<Reference, Error> {
+    import_bytes_at(store, data, Level::None)
+}
+
+/// As [`import_bytes`], split at redundancy `level`.
+///
+/// # Errors
+/// As [`import_bytes`].
+pub fn import_bytes_at(store: &Store, data: &[u8], level: Level) -> Result<Reference, Error> {
     let mut import = store.begin_import()?;
-    let reference = split_into(&mut import, data)?;
+    let reference = split_into_at(&mut import, data, level)?;
     import.commit()?;
     Ok(reference)
 }
@@ -77,13 +104,21 @@ pub const INDEX_DOCUMENT: &str = "index.html";
 /// As [`import_file`], and [`Error::Import`] for an empty directory or a name that is not
 /// UTF-8, [`Error::Manifest`] if the manifest cannot be built.
 pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error> {
+    import_path_at(import, path, Level::None)
+}
+
+/// As [`import_path`], the files split at redundancy `level`.
+///
+/// # Errors
+/// As [`import_path`].
+pub fn import_path_at(import: &mut Import, path: &Path, level: Level) -> Result<Reference, Error> {
     let file_err = |source| Error::File {
         path: path.to_path_buf(),
         source,
     };
     let meta = std::fs::metadata(path).map_err(file_err)?;
     if meta.is_dir() {
-        return import_dir(import, path);
+        return import_dir_at(import, path, level);
     }
     if !meta.is_file() {
         return Err(Error::Import {
@@ -92,7 +127,7 @@ pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error>
         });
     }
     let file = File::open(path).map_err(file_err)?;
-    split_into(import, file).map_err(|e| match e {
+    split_into_at(import, file, level).map_err(|e| match e {
         Error::Io(source) => Error::File {
             path: path.to_path_buf(),
             source,
@@ -106,6 +141,14 @@ pub fn import_path(import: &mut Import, path: &Path) -> Result<Reference, Error>
 /// # Errors
 /// As [`import_path`].
 pub fn import_dir(import: &mut Import, dir: &Path) -> Result<Reference, Error> {
+    import_dir_at(import, dir, Level::None)
+}
+
+/// As [`import_dir`], the files split at redundancy `level`.
+///
+/// # Errors
+/// As [`import_path`].
+pub fn import_dir_at(import: &mut Import, dir: &Path, level: Level) -> Result<Reference, Error> {
     let mut files = Vec::new();
     collect_files(dir, "", &mut files)?;
     if files.is_empty() {
@@ -121,7 +164,7 @@ pub fn import_dir(import: &mut Import, dir: &Path) -> Result<Reference, Error> {
             path: abs.clone(),
             source,
         })?;
-        let reference = split_into(import, file).map_err(|e| match e {
+        let reference = split_into_at(import, file, level).map_err(|e| match e {
             Error::Io(source) => Error::File {
                 path: abs.clone(),
                 source,
@@ -238,7 +281,22 @@ fn collect_files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> 
 /// # Errors
 /// [`Error::Io`] if reading fails, [`Error::Split`] past [`swarm_bmt::MAX_FILE_LEN`],
 /// [`Error::Db`] if the store fails.
-pub fn split_into(import: &mut Import, mut reader: impl Read) -> Result<Reference, Error> {
+pub fn split_into(import: &mut Import, reader: impl Read) -> Result<Reference, Error> {
+    split_into_at(import, reader, Level::None)
+}
+
+/// As [`split_into`], at redundancy `level` (level 0 is [`split_into`]'s tree).
+///
+/// # Errors
+/// As [`split_into`].
+pub fn split_into_at(
+    import: &mut Import,
+    mut reader: impl Read,
+    level: Level,
+) -> Result<Reference, Error> {
+    if level != Level::None {
+        return split_redundant(import, reader, level);
+    }
     let mut sink_error = None;
     let root = {
         let sink = |address: &ChunkAddress, chunk: &[u8]| {
@@ -261,6 +319,46 @@ pub fn split_into(import: &mut Import, mut reader: impl Read) -> Result<Referenc
             }
         };
         result.and_then(|()| splitter.finish().map_err(Error::Split))
+    };
+    match (root, sink_error) {
+        (_, Some(e)) => Err(e),
+        (Ok(root), None) => Ok(Reference::plain(root)),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// [`split_into_at`] for a level other than 0.
+fn split_redundant(
+    import: &mut Import,
+    mut reader: impl Read,
+    level: Level,
+) -> Result<Reference, Error> {
+    let mut sink_error = None;
+    let root = {
+        let sink = |address: &ChunkAddress, chunk: &[u8]| {
+            import.put(address, chunk).map_err(|e| {
+                sink_error = Some(e);
+                swarm_bmt::Error::Sink
+            })
+        };
+        let mut splitter = RedundantSplitter::new(level, sink);
+        let mut buf = vec![0u8; READ_BUF_LEN];
+        let split = |e: swarm_core::Error| match e {
+            swarm_core::Error::Bmt(e) => Error::Split(e),
+            _ => Error::Split(swarm_bmt::Error::Sink),
+        };
+        let result = loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(Error::Io(e)),
+            };
+            if let Err(e) = splitter.write(buf.get(..n).unwrap_or_default()) {
+                break Err(split(e));
+            }
+        };
+        result.and_then(|()| splitter.finish().map_err(split))
     };
     match (root, sink_error) {
         (_, Some(e)) => Err(e),

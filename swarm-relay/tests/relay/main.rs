@@ -17,5 +17,6 @@ mod demo;
 mod framed;
 mod http;
 mod import;
+mod redundancy;
 mod store;
 mod support;

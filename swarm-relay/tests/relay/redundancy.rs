@@ -1,0 +1,140 @@
+//! `import --redundancy LEVEL` builds Bee's erasure-coded trees (`bee-go/redundancy/trees.json`):
+//! the same reference and every chunk of Bee's upload, replicas included; a file imported so
+//! joins back with chunks withheld.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use swarm_bmt::ChunkAddress;
+use swarm_core::redundancy::Level;
+use swarm_core::source::{drive, ChunkSource};
+use swarm_core::Joiner;
+use swarm_relay::Store;
+
+use crate::support::{xorshift_bytes, TempDir};
+
+fn trees() -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors/bee-go/redundancy/trees.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn import_at_each_level_gives_bees_reference_and_chunks() {
+    let doc = trees();
+    let mut ran = 0;
+    for v in doc["vectors"].as_array().unwrap() {
+        if v["encrypted"].as_bool().unwrap() || !v["chunks_stored"].as_bool().unwrap() {
+            continue;
+        }
+        let name = v["name"].as_str().unwrap();
+        let dir = TempDir::new("import-redundancy");
+        let store = Store::open(dir.path()).unwrap();
+        let level = Level::from_u8(v["level"].as_u64().unwrap() as u8).unwrap();
+        let data = xorshift_bytes(
+            v["seed"].as_u64().unwrap() as u32,
+            v["length"].as_u64().unwrap() as usize,
+        );
+        let got = swarm_relay::import::import_bytes_at(&store, &data, level).unwrap();
+        assert_eq!(got.to_string(), v["reference"].as_str().unwrap(), "{name}");
+        let mut bee: HashSet<ChunkAddress> = HashSet::new();
+        for c in v["creation_order"].as_array().unwrap() {
+            bee.insert(c["address"].as_str().unwrap().parse().unwrap());
+        }
+        for r in v["replicas"]["replicas_in_bee_order"].as_array().unwrap() {
+            bee.insert(r["address"].as_str().unwrap().parse().unwrap());
+        }
+        for a in &bee {
+            assert!(store.get_verified(a).unwrap().is_some(), "{name} {a}");
+        }
+        assert_eq!(
+            store.len().unwrap(),
+            bee.len() as u64,
+            "{name}: nothing else"
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 29);
+}
+
+/// The store without some chunks, as a chunk source.
+struct Withheld<'a> {
+    store: &'a Store,
+    gone: HashSet<ChunkAddress>,
+}
+
+impl ChunkSource for Withheld<'_> {
+    fn fetch(&mut self, a: &ChunkAddress, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+        if self.gone.contains(a) {
+            return Ok(None);
+        }
+        let Some(c) = self.store.get_verified(a).unwrap() else {
+            return Ok(None);
+        };
+        buf[..c.len()].copy_from_slice(&c);
+        Ok(Some(c.len()))
+    }
+}
+
+#[test]
+fn cli_import_redundancy_then_join_with_the_root_and_leaves_withheld() {
+    let dir = TempDir::new("cli-import-redundancy");
+    let store_dir = dir.path().join("store");
+    let file = dir.path().join("data.bin");
+    let data = xorshift_bytes(0x60002, 10 * 4096); // L1-MEDIUM-len-10x4096
+    std::fs::write(&file, &data).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_swarm-relay"))
+        .args(["import", "--redundancy", "1", "--store"])
+        .arg(&store_dir)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let reference = stdout.split_whitespace().next().unwrap();
+    assert_eq!(
+        reference,
+        "67f8543aa2ac37c7c38b79a5cff85ee9b5f919c295c61520a007c245602d69ff"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_swarm-relay"))
+        .args(["import", "--redundancy", "5", "--store"])
+        .arg(&store_dir)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let store = Store::open(&store_dir).unwrap();
+    let root: swarm_bmt::Reference = reference.parse().unwrap();
+    // The root and 4 of its 10 leaves (the group's parity count) withheld.
+    let root_chunk = store.get_verified(root.address()).unwrap().unwrap();
+    let mut gone: HashSet<ChunkAddress> = [0, 3, 6, 9]
+        .iter()
+        .map(|i| ChunkAddress::from_slice(&root_chunk[8 + 32 * i..8 + 32 * (i + 1)]).unwrap())
+        .collect();
+    gone.insert(*root.address());
+    let mut slots = vec![swarm_core::joiner::Slot::EMPTY; 4];
+    let mut levels = vec![swarm_core::joiner::TreeLevel::EMPTY; 2];
+    let mut j = Joiner::new(root, None, &mut slots, &mut levels).unwrap();
+    let mut joined = Vec::new();
+    drive(
+        &mut j,
+        &mut Withheld {
+            store: &store,
+            gone,
+        },
+        &mut joined,
+    )
+    .unwrap();
+    assert!(joined == data);
+    assert_eq!(
+        j.recovered(),
+        5,
+        "the root from a replica and 4 leaves from parity"
+    );
+}
