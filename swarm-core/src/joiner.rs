@@ -89,7 +89,7 @@ use crate::{Error, Retrieval};
 ///
 /// On 64-bit targets that is `1264 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
 /// leaf and its reference; a level is two 4096-byte intermediate chunks and their state); with
-/// the `recovery` feature `1400 + 4184·window + 12712·levels` (a level keeps a third chunk, as
+/// the `recovery` feature `1408 + 4184·window + 12712·levels` (a level keeps a third chunk, as
 /// a chunk stays until all its children arrived, its references being the sibling group a
 /// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
 /// on the heap (at most [`MAX_GROUP_BYTES`](crate::recovery::MAX_GROUP_BYTES) = 525 312
@@ -134,6 +134,9 @@ pub struct Joiner<'m> {
 #[cfg(feature = "recovery")]
 struct Rec {
     group: Option<alloc::boxed::Box<crate::recovery::Group>>,
+    /// The last group rebuilt, kept until the next one starts: its other lost children are
+    /// served from it without fetching the group again.
+    solved: Option<alloc::boxed::Box<crate::recovery::Group>>,
     recovered: u64,
     unrecoverable: Option<ChunkAddress>,
     /// The root's replica identifiers (byte 0), once the root was not found.
@@ -148,6 +151,7 @@ struct Rec {
 impl Rec {
     const NEW: Self = Self {
         group: None,
+        solved: None,
         recovered: 0,
         unrecoverable: None,
         replica_ids: None,
@@ -1526,9 +1530,16 @@ impl Joiner<'_> {
         if self.rec.group.is_some() {
             return Ok(());
         }
-        let Some(up) = self.first_lost() else {
-            return Ok(());
+        let up = loop {
+            let Some(up) = self.first_lost() else {
+                return Ok(());
+            };
+            if !self.serve_from_solved(up)? {
+                break up;
+            }
         };
+        // One group in memory at a time.
+        self.rec.solved = None;
         let Some((d, k)) = up.parent() else {
             return Ok(());
         };
@@ -1652,6 +1663,36 @@ impl Joiner<'_> {
             }
             self.rec.recovered += 1;
         }
+        self.rec.solved = Some(g);
         Ok(())
+    }
+
+    /// Serves the lost destination `up` from the last group rebuilt, if that group holds its
+    /// chunk (verified against its address again); whether it did.
+    fn serve_from_solved(&mut self, up: Up) -> Result<bool, Error> {
+        let Some(g) = self.rec.solved.take() else {
+            return Ok(false);
+        };
+        let address = up.parent().and_then(|(d, k)| {
+            let f = self.levels.get(d)?.frames.get(k)?;
+            f.child(usize::from(up.index), self.tree().ref_len()).ok()
+        });
+        let found = address.and_then(|r| {
+            let address = *r.address();
+            let i = g.addrs.iter().take(g.n).position(|a| *a == address)?;
+            Some((address, i))
+        });
+        let mut served = false;
+        if let Some((address, i)) = found {
+            if let Ok(chunk) = VerifiedChunk::verify(&address, g.shard(i)) {
+                if let Err(e) = self.deliver(&address, &chunk) {
+                    return Err(self.fail(e));
+                }
+                self.rec.recovered += 1;
+                served = true;
+            }
+        }
+        self.rec.solved = Some(g);
+        Ok(served)
     }
 }

@@ -17,7 +17,9 @@
 //! One sibling group at a time, on the heap: at most `(n + p)·4104` bytes of shards
 //! ([`MAX_GROUP_BYTES`] = 128·4104 = 525 312 bytes, for a full unencrypted group), plus
 //! `(n + p)·33` bytes of addresses and states, and the codec's matrices (`(n+p)·n` bytes,
-//! a few of them). Nothing is allocated while no chunk is missing.
+//! a few of them). Nothing is allocated while no chunk is missing. The joiner keeps the last
+//! group it rebuilt (so the group's other lost children need no second fetch) only until it
+//! starts the next one: never two groups at once.
 
 use alloc::vec;
 use alloc::vec::Vec;
