@@ -111,6 +111,9 @@ pub struct Resolver<'m> {
     /// The v1 reference whose root chunk decides between v1 and v2 (§6.2).
     probe: Option<(Reference, bool)>,
     failed: Option<Error>,
+    /// Chunks the finished joiners rebuilt (feature `recovery`).
+    #[cfg(feature = "recovery")]
+    recovered: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +204,8 @@ impl<'m> Resolver<'m> {
             node_len: 0,
             probe: None,
             failed: None,
+            #[cfg(feature = "recovery")]
+            recovered: 0,
         };
         match target.kind {
             TargetKind::Bytes(reference) => r.start_file(reference)?,
@@ -233,6 +238,22 @@ impl<'m> Resolver<'m> {
         }
     }
 
+    /// Chunks rebuilt from parity or taken from a root's replica so far, over every tree the
+    /// resolution read (manifest nodes and the file); feature `recovery`.
+    #[cfg(feature = "recovery")]
+    #[must_use]
+    pub fn recovered(&self) -> u64 {
+        self.recovered + self.joiner.as_ref().map_or(0, Joiner::recovered)
+    }
+
+    /// The chunk no node had and that could not be rebuilt, once the resolution failed with
+    /// [`Error::ChunkNotFound`] in a tree (feature `recovery`).
+    #[cfg(feature = "recovery")]
+    #[must_use]
+    pub fn unrecoverable(&self) -> Option<swarm_bmt::ChunkAddress> {
+        self.joiner.as_ref().and_then(Joiner::unrecoverable)
+    }
+
     /// The final error, if the resolution failed.
     #[must_use]
     pub const fn error(&self) -> Option<Error> {
@@ -254,6 +275,10 @@ impl<'m> Resolver<'m> {
 
     fn take_memory(&mut self) -> Result<(&'m mut [Slot], &'m mut [TreeLevel]), Error> {
         if let Some(j) = self.joiner.take() {
+            #[cfg(feature = "recovery")]
+            {
+                self.recovered += j.recovered();
+            }
             return Ok(j.into_memory());
         }
         self.memory.take().ok_or(Error::EmptyWindow)

@@ -253,3 +253,42 @@ fn writer_builds_bees_redundancy_trees() {
     assert!(chunks > 3000, "{chunks}");
     assert!(replicas >= 2 * 30, "{replicas}");
 }
+
+/// The resolver (what `fetch` drives) counts the chunks its joiners rebuilt.
+#[test]
+fn resolver_counts_recovered_chunks() {
+    use swarm_core::target::{Resolver, Target};
+    let doc = load_json("bee-go/redundancy/recovery.json");
+    let s = doc["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| str_of(s, "name") == "medium-10-delete-root-and-4-leaves")
+        .unwrap();
+    let deleted: HashSet<ChunkAddress> = s["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| str_of(d, "address").parse().unwrap())
+        .collect();
+    assert_eq!(deleted.len(), 5);
+    let target: Target = format!("bytes://{}", str_of(s, "reference"))
+        .parse()
+        .unwrap();
+    let (mut slots, mut levels) = (vec![Slot::EMPTY; 8], vec![TreeLevel::EMPTY; 3]);
+    let mut node_buf = vec![0u8; 8192];
+    let mut r = Resolver::new(&target, 0, &mut node_buf, &mut slots, &mut levels).unwrap();
+    let mut source = Without {
+        inner: DirSource::new(vector_path("bee-go/redundancy/chunks")),
+        deleted,
+    };
+    let mut out = Vec::new();
+    drive(&mut r, &mut source, &mut out).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&out)), str_of(s, "read_sha256"));
+    assert_eq!(
+        r.recovered(),
+        5,
+        "the root from a replica, 4 leaves from parity"
+    );
+    assert_eq!(r.unrecoverable(), None);
+}
