@@ -318,7 +318,9 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!pending.contains(&a));
                 pending.push(a);
             }
-            assert!(pending.len() <= window);
+            // The window, and with `recovery` as many again for one sibling group plus a
+            // root replica.
+            assert!(pending.len() <= 2 * window + 1);
             loop {
                 match j.read(&mut buf[..1 + usize::from(inp.u8()) * 19]) {
                     Ok(0) => break,

@@ -521,6 +521,15 @@ impl<'m> Joiner<'m> {
             .is_some_and(|g| g.waits_for(address));
         #[cfg(not(feature = "recovery"))]
         let group = false;
+        // A chunk no node had is no longer outstanding: it comes back only rebuilt (or, for
+        // the root, from a replica).
+        #[cfg(feature = "recovery")]
+        if !group
+            && (self.is_lost(address)
+                || (self.rec.replica_ids.is_some() && self.root.address() == address))
+        {
+            return Err(Error::UnexpectedChunk);
+        }
         let result = if self.root_state == State::Pending && self.root.address() == address {
             verify().and_then(|c| self.deliver_root(&c))
         } else if !self.is_wanted(address) {
@@ -820,6 +829,8 @@ impl Retrieval for Joiner<'_> {
         }
         let root = self.root_state == State::Pending && self.root.address() == address;
         #[cfg(feature = "recovery")]
+        let root = root && self.rec.replica_ids.is_none();
+        #[cfg(feature = "recovery")]
         let other = self.rec.replica_out.as_ref() == Some(address)
             || self
                 .rec
@@ -828,6 +839,10 @@ impl Retrieval for Joiner<'_> {
                 .is_some_and(|g| g.waits_for(address));
         #[cfg(not(feature = "recovery"))]
         let other = false;
+        #[cfg(feature = "recovery")]
+        if !root && !other && self.is_lost(address) {
+            return Err(Error::UnexpectedChunk);
+        }
         if !root && !other && !self.is_wanted(address) {
             #[cfg(feature = "recovery")]
             if self.drop_stale(address) {
@@ -1422,7 +1437,9 @@ impl Joiner<'_> {
                 }
             }
         }
-        self.check_group()
+        self.check_group()?;
+        // Start rebuilding now, so that a file that cannot be rebuilt fails on this call.
+        self.start_group()
     }
 
     /// Fails if the group being rebuilt lost more shards than it has parities.
@@ -1664,7 +1681,8 @@ impl Joiner<'_> {
             self.rec.recovered += 1;
         }
         self.rec.solved = Some(g);
-        Ok(())
+        // The next lost chunk's group, if any (errors surface on this call).
+        self.start_group()
     }
 
     /// Serves the lost destination `up` from the last group rebuilt, if that group holds its
