@@ -33,6 +33,17 @@
 //!
 //! Range reads (`new(.., Some((start, end)), ..)`) fetch only the chunks that cover the range.
 //!
+//! # Recovery (feature `recovery`)
+//! When [`Retrieval::handle_not_found`] says no node has a chunk of an erasure-coded tree, the
+//! joiner asks for that chunk's sibling group — the other data children and the parity chunks
+//! its parent names (§3.6), only as many as it needs, data first — rebuilds the missing shards
+//! with Reed–Solomon and accepts a rebuilt chunk only if it hashes to its reference
+//! (`recovery` module). A missing root is asked for among its dispersed replicas (SOCs of
+//! [`REPLICAS_OWNER`](crate::soc::REPLICAS_OWNER) wrapping it, Bee's order). A group that
+//! lost more than its parity count ends the join with [`Error::ChunkNotFound`] and
+//! `Joiner::unrecoverable` names the chunk; `Joiner::recovered` counts rebuilt chunks.
+//! While a group is rebuilt up to `W` more requests are outstanding (`2·W` in all).
+//!
 //! # Memory
 //! Everything lives in memory the caller lends: `W` [`Slot`]s (one leaf each) and `L`
 //! [`TreeLevel`]s (two intermediate chunks each: the one being read and the one prefetched
@@ -92,8 +103,7 @@ use crate::{Error, Retrieval};
 /// the `recovery` feature `1408 + 4184·window + 12712·levels` (a level keeps a third chunk, as
 /// a chunk stays until all its children arrived, its references being the sibling group a
 /// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
-/// on the heap (at most [`MAX_GROUP_BYTES`](crate::recovery::MAX_GROUP_BYTES) = 525 312
-/// bytes of shards; see [`recovery`](crate::recovery)). It
+/// on the heap (at most `recovery::MAX_GROUP_BYTES` = 525 312 bytes of shards). It
 /// does not depend on the file: a 64 MiB file and a 1 TiB file cost the same. A tree of `h`
 /// levels (the root's included; `h = 2` up to 64 MiB, `h = 3` up to 8 GiB, 7 for the largest
 /// file) needs `levels >= h`.
