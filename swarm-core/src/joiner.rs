@@ -100,7 +100,7 @@ use crate::{Error, Retrieval};
 ///
 /// On 64-bit targets that is `1264 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
 /// leaf and its reference; a level is two 4096-byte intermediate chunks and their state); with
-/// the `recovery` feature `1408 + 4184·window + 12712·levels` (a level keeps a third chunk, as
+/// the `recovery` feature `1416 + 4184·window + 12712·levels` (a level keeps a third chunk, as
 /// a chunk stays until all its children arrived, its references being the sibling group a
 /// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
 /// on the heap (at most `recovery::MAX_GROUP_BYTES` = 525 312 bytes of shards). It
@@ -147,6 +147,7 @@ struct Rec {
     /// The last group rebuilt, kept until the next one starts: its other lost children are
     /// served from it without fetching the group again.
     solved: Option<alloc::boxed::Box<crate::recovery::Group>>,
+    codec: Option<alloc::boxed::Box<crate::recovery::Codec>>,
     recovered: u64,
     unrecoverable: Option<ChunkAddress>,
     /// The root's replica identifiers (byte 0), once the root was not found.
@@ -162,6 +163,7 @@ impl Rec {
     const NEW: Self = Self {
         group: None,
         solved: None,
+        codec: None,
         recovered: 0,
         unrecoverable: None,
         replica_ids: None,
@@ -1673,7 +1675,8 @@ impl Joiner<'_> {
             return Ok(());
         };
         self.rec.stale.extend(g.asked().copied());
-        if let Err(e) = g.reconstruct() {
+        let codec = self.rec.codec.get_or_insert_with(Default::default);
+        if let Err(e) = g.reconstruct(codec) {
             return Err(self.fail(e));
         }
         for (i, (address, state)) in g.addrs.iter().zip(&g.state).enumerate().take(g.n) {

@@ -56,6 +56,8 @@ pub struct RedundantSplitter<S: ChunkSink> {
     leaf: Vec<u8>,
     written: u64,
     levels: Vec<Vec<Entry>>,
+    /// The codec of the last group shape (full groups share one).
+    codec: Option<((usize, usize), ReedSolomon)>,
 }
 
 impl<S: ChunkSink> RedundantSplitter<S> {
@@ -68,6 +70,7 @@ impl<S: ChunkSink> RedundantSplitter<S> {
             leaf: Vec::with_capacity(MAX_PAYLOAD_LEN),
             written: 0,
             levels: (0..=MAX_TREE_LEVELS).map(|_| Vec::new()).collect(),
+            codec: None,
         }
     }
 
@@ -166,7 +169,15 @@ impl<S: ChunkSink> RedundantSplitter<S> {
         let p = self.level.parities(n, false);
         let mut parity_refs = Vec::with_capacity(p);
         if p > 0 {
-            let rs = ReedSolomon::new(n, p).map_err(|_| Error::ChunkNotFound)?;
+            if self
+                .codec
+                .as_ref()
+                .is_none_or(|(shape, _)| *shape != (n, p))
+            {
+                let rs = ReedSolomon::new(n, p).map_err(|_| Error::ChunkNotFound)?;
+                self.codec = Some(((n, p), rs));
+            }
+            let (_, rs) = self.codec.as_ref().ok_or(Error::ChunkNotFound)?;
             let mut shards = vec![0u8; (n + p) * SHARD_LEN];
             for (e, shard) in entries.iter().zip(shards.chunks_mut(SHARD_LEN)) {
                 if let Some(dst) = shard.get_mut(..e.chunk.len()) {
