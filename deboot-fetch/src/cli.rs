@@ -52,7 +52,8 @@ pub struct Cli {
     pub window: usize,
 
     /// Time a node has to answer one request or accept a connection, in milliseconds.
-    #[arg(long, value_name = "T", default_value_t = DEFAULT_TIMEOUT_MS)]
+    #[arg(long, value_name = "T", default_value_t = DEFAULT_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: u64,
 }
 
