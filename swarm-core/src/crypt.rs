@@ -11,7 +11,7 @@
 //! hashing. A reader must therefore apply every span and tree check to the decrypted chunk,
 //! as the joiner does.
 //!
-//! Decryption needs no allocator. Encryption ([`encrypt_chunk`], [`EncryptingSplitter`]) is
+//! Decryption needs no allocator. Encryption (`encrypt_chunk`, `EncryptingSplitter`) is
 //! behind the `alloc` feature: it builds test data and the relay's store, with the key and
 //! padding supplied by the caller (deterministic in tests).
 //!
