@@ -297,6 +297,12 @@ impl<B: AsRef<[[u8; CHUNK_LEN]]> + AsMut<[[u8; CHUNK_LEN]]>> Leaves<B> {
         &[]
     }
 
+    /// Leaves the buffer holds.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // Only the parallel splitter asks.
+    fn capacity(&self) -> usize {
+        self.slots.as_ref().len()
+    }
+
     /// Whether nothing is buffered.
     const fn is_empty(&self) -> bool {
         self.filled == 0 && self.leaf_len == 0

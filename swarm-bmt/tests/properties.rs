@@ -141,8 +141,12 @@ proptest! {
 
     #[test]
     fn parallel_splitter_equals_splitter(
-        len in prop_oneof![0usize..=40 * 4096, (255usize * 4096)..=(258usize * 4096)],
-        piece in 1usize..200_000,
+        len in prop_oneof![
+            0usize..=40 * 4096,
+            (255usize * 4096)..=(258usize * 4096),
+            (1020usize * 4096)..=(1100usize * 4096),
+        ],
+        piece in prop_oneof![1usize..200_000, 1_000_000usize..6_000_000],
         threads in 1usize..=4,
         seed in any::<u8>(),
     ) {
