@@ -6,6 +6,14 @@
 //! segments ([`chunk_address`], [`Hasher`] for payloads that arrive in pieces). A file is a tree
 //! of such chunks; the [`Splitter`] turns any byte stream into that tree and its root reference,
 //! the same one a Bee node gives for `POST /bytes` with `Swarm-Redundancy-Level: 0`.
+//! [`chunk_addresses`] hashes many chunks at once (to verify a batch of fetched chunks).
+//!
+//! On x86_64 hosts the hashing runs several Keccak permutations per SIMD instruction (8 lanes
+//! with AVX-512, 4 with AVX2), chosen once at run time ([`backend`]); every other target, and
+//! firmware, uses the portable path. Both give the same bytes; the tests hold one against the
+//! other. On the project's 2-core Zen 4 machine (`cargo bench -p swarm-bmt`): portable
+//! ~125 MB/s of payload per core, [`chunk_address`] ~850 MB/s, [`chunk_addresses`] and the
+//! [`Splitter`] ~1 GB/s, the parallel splitter ~1.9 GB/s on both cores.
 //!
 //! ```
 //! use swarm_bmt::{chunk_address, Splitter};
@@ -23,7 +31,8 @@
 //! # Bounds
 //! - payload: at most [`MAX_PAYLOAD_LEN`] (4096) bytes, else [`Error::PayloadTooLong`];
 //! - file: at most [`MAX_FILE_LEN`] (`2^61`) bytes, else [`Error::FileTooLarge`];
-//! - the splitter's memory is fixed (one buffer per tree level, [`MAX_TREE_LEVELS`]).
+//! - the splitter's memory is fixed (one buffer per tree level, [`MAX_TREE_LEVELS`], and
+//!   [`LEAF_BATCH`] leaf buffers).
 //!
 //! # Features
 //! - `alloc`, `std`: `std` adds the multi-threaded `splitter::ParallelSplitter`
