@@ -62,12 +62,14 @@ impl<F: FnMut(&ChunkAddress, &[u8]) -> Result<(), Error>> ChunkSink for F {
     }
 }
 
-/// Leaves the [`Splitter`] buffers and hashes together through [`chunk_addresses`](crate::chunk_addresses): 8 on
-/// x86_64 hosts (one per SIMD lane), 1 elsewhere (firmware and embedded targets, where the
-/// hashing is one permutation at a time and a batch would only cost memory).
+/// Leaves the [`Splitter`] buffers and hashes together through
+/// [`chunk_addresses`](crate::chunk_addresses): 8 where the SIMD kernels are compiled in
+/// (x86_64 hosts; one leaf per lane), 1 elsewhere (firmware and embedded targets, Miri,
+/// `--cfg deboot_scalar`), where hashing is one permutation at a time and a batch would only
+/// cost memory. The `deboot_scalar` test run thereby covers the embedded configuration.
 pub const LEAF_BATCH: usize = if cfg!(all(
     target_arch = "x86_64",
-    not(any(target_os = "uefi", target_os = "none"))
+    not(any(deboot_scalar, miri, target_os = "uefi", target_os = "none"))
 )) {
     8
 } else {
