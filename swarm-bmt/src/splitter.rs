@@ -69,7 +69,12 @@ impl<F: FnMut(&ChunkAddress, &[u8]) -> Result<(), Error>> ChunkSink for F {
 /// cost memory. The `deboot_scalar` test run thereby covers the embedded configuration.
 pub const LEAF_BATCH: usize = if cfg!(all(
     target_arch = "x86_64",
-    not(any(deboot_scalar, miri, target_os = "uefi", target_os = "none"))
+    not(any(
+        deboot_scalar,
+        miri,
+        target_os = "uefi",
+        target_os = "none"
+    ))
 )) {
     8
 } else {
