@@ -22,94 +22,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use support::*;
-
-/// fake-bee exits by itself after this long, whatever happens to the test.
-const FAKE_BEE_MAX_SECONDS: &str = "120";
-
-/// A running fake-bee, killed by its PID when dropped.
-struct FakeBee {
-    child: Child,
-    url: String,
-}
-
-impl FakeBee {
-    fn start(script: &PathBuf, flags: &[&str]) -> Self {
-        let child = Command::new("node")
-            .arg(script)
-            .arg("0")
-            .arg("--chunks")
-            .arg(beejs("chunks"))
-            .args(["--max-seconds", FAKE_BEE_MAX_SECONDS])
-            .args(flags)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut bee = Self {
-            child,
-            url: String::new(),
-        };
-        let stdout = bee.child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).ok();
-            tx.send(line).ok();
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("fake-bee did not start within 20 s");
-        let addr = line
-            .trim()
-            .strip_prefix("fake-bee listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from fake-bee: {line:?}"));
-        bee.url = format!("http://{addr}");
-        bee
-    }
-}
-
-impl Drop for FakeBee {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-/// The fake-bee script, if it and `node` are there (see the module docs).
-fn fake_bee_script() -> Option<PathBuf> {
-    let script = repo_root().join("../shared/tools/fake-bee.mjs");
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let why = if !script.is_file() {
-        format!("{} is missing", script.display())
-    } else if !node.is_ok_and(|s| s.success()) {
-        "node is not installed".to_owned()
-    } else {
-        return Some(script);
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the fake-bee cross-test must run in CI: {why}");
-    }
-    eprintln!("skipped: fake-bee cross-test: {why}");
-    None
-}
-
-fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
 
 /// A multi-chunk vector file for the fault modes: (reference, sha256).
 fn big_file() -> (String, String) {
@@ -128,10 +41,10 @@ fn big_file() -> (String, String) {
 
 #[test]
 fn every_vector_verifies_through_fake_bee() {
-    let Some(script) = fake_bee_script() else {
+    let Some(script) = fake_bee_script("fake-bee cross-test") else {
         return;
     };
-    let bee = FakeBee::start(&script, &[]);
+    let bee = FakeBee::start(&script, &beejs("chunks"), &[]);
     let node = bee.url.as_str();
     let tmp = TempDir::new("vectors");
     let (mut files, mut entries, mut outcomes, mut feeds) = (0, 0, 0, 0);
@@ -268,10 +181,10 @@ fn every_vector_verifies_through_fake_bee() {
 
 #[test]
 fn corrupt_only_node_fails_clearly_and_writes_nothing() {
-    let Some(script) = fake_bee_script() else {
+    let Some(script) = fake_bee_script("fake-bee cross-test") else {
         return;
     };
-    let bee = FakeBee::start(&script, &["--corrupt-every", "4"]);
+    let bee = FakeBee::start(&script, &beejs("chunks"), &["--corrupt-every", "4"]);
     let (reference, _) = big_file();
     let tmp = TempDir::new("corrupt");
     let out = tmp.join_str("out.bin");
@@ -285,7 +198,7 @@ fn corrupt_only_node_fails_clearly_and_writes_nothing() {
 
 #[test]
 fn drop_only_node_reconnects_or_gives_up_at_the_bound() {
-    let Some(script) = fake_bee_script() else {
+    let Some(script) = fake_bee_script("fake-bee cross-test") else {
         return;
     };
     let (reference, sha) = big_file();
@@ -295,7 +208,7 @@ fn drop_only_node_reconnects_or_gives_up_at_the_bound() {
 
     // Every 5th response cut short: at least 4 verified chunks between two drops reset the
     // reconnect count (swarm-net's policy), so the fetch completes over new connections.
-    let bee = FakeBee::start(&script, &["--drop-every", "5"]);
+    let bee = FakeBee::start(&script, &beejs("chunks"), &["--drop-every", "5"]);
     let run = deboot_fetch(&["--node", &bee.url, &target, "-o", &out]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(sha256_hex(&std::fs::read(&out).unwrap()), sha);
@@ -303,7 +216,7 @@ fn drop_only_node_reconnects_or_gives_up_at_the_bound() {
     drop(bee);
 
     // Every response cut short: the node is given up after MAX_RECONNECTS in a row.
-    let bee = FakeBee::start(&script, &["--drop-every", "1"]);
+    let bee = FakeBee::start(&script, &beejs("chunks"), &["--drop-every", "1"]);
     let run = deboot_fetch(&["--node", &bee.url, &target, "-o", &out]);
     let line = run.failed_with(4);
     assert!(line.contains("connection was lost"), "{line}");
@@ -312,16 +225,16 @@ fn drop_only_node_reconnects_or_gives_up_at_the_bound() {
 
 #[test]
 fn a_liar_in_front_of_an_honest_node_still_gives_verified_bytes() {
-    let Some(script) = fake_bee_script() else {
+    let Some(script) = fake_bee_script("fake-bee cross-test") else {
         return;
     };
     let (reference, sha) = big_file();
     let target = format!("bytes://{reference}");
-    let honest = FakeBee::start(&script, &[]);
+    let honest = FakeBee::start(&script, &beejs("chunks"), &[]);
     let tmp = TempDir::new("liar");
     let mut modes = 0;
     for flags in [["--corrupt-every", "3"], ["--drop-every", "2"]] {
-        let liar = FakeBee::start(&script, &flags);
+        let liar = FakeBee::start(&script, &beejs("chunks"), &flags);
         let out = tmp.join_str("out.bin");
         let run = deboot_fetch(&[
             "--node",

@@ -21,92 +21,13 @@
 mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::Path;
 
 use support::*;
 
-/// A running fake-bee over `chunks`, killed by its PID when dropped.
-struct FakeBee {
-    child: Child,
-    url: String,
-}
-
-impl FakeBee {
-    fn start(script: &Path, chunks: &Path) -> Self {
-        let mut child = Command::new("node")
-            .arg(script)
-            .arg("0")
-            .arg("--chunks")
-            .arg(chunks)
-            .args(["--max-seconds", "120"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).ok();
-            tx.send(line).ok();
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("fake-bee did not start within 20 s");
-        let addr = line
-            .trim()
-            .strip_prefix("fake-bee listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from fake-bee: {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            url: format!("http://{addr}"),
-        }
-    }
-}
-
-impl Drop for FakeBee {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn fake_bee_script() -> Option<PathBuf> {
-    let script = repo_root().join("../shared/tools/fake-bee.mjs");
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let why = if !script.is_file() {
-        format!("{} is missing", script.display())
-    } else if !node.is_ok_and(|s| s.success()) {
-        "node is not installed".to_owned()
-    } else {
-        return Some(script);
-    };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("the fake-bee recovery cross-test must run in CI: {why}");
-    }
-    eprintln!("skipped: fake-bee recovery cross-test: {why}");
-    None
-}
-
-fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
-
 #[test]
 fn recovery_scenarios_through_fake_bee() {
-    let Some(script) = fake_bee_script() else {
+    let Some(script) = fake_bee_script("fake-bee recovery cross-test") else {
         return;
     };
     let vectors = repo_root().join("tests/vectors/bee-go/redundancy");
@@ -154,7 +75,7 @@ fn recovery_scenarios_through_fake_bee() {
             }
         }
         assert!(served > 0, "{name}");
-        let bee = FakeBee::start(&script, &chunks);
+        let bee = FakeBee::start(&script, &chunks, &[]);
         let out = tmp.join_str("out");
         let target = format!("bytes://{}", str_of(s, "reference"));
         let run = deboot_fetch(&["--node", &bee.url, &target, "-o", &out]);

@@ -2,10 +2,11 @@
 //! directories, the bee-js vectors, sha256.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -151,4 +152,89 @@ pub fn encode_path(path: &str) -> String {
             }
         })
         .collect()
+}
+
+/// fake-bee exits by itself after this long, whatever happens to the test.
+pub const FAKE_BEE_MAX_SECONDS: &str = "120";
+
+/// A running `../shared/tools/fake-bee.mjs`, killed by its PID when dropped.
+pub struct FakeBee {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, the Bee API it serves.
+    pub url: String,
+}
+
+impl FakeBee {
+    /// Starts fake-bee on a free port serving `chunks`, with extra `flags` (fault modes).
+    pub fn start(script: &Path, chunks: &Path, flags: &[&str]) -> Self {
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg("0")
+            .arg("--chunks")
+            .arg(chunks)
+            .args(["--max-seconds", FAKE_BEE_MAX_SECONDS])
+            .args(flags)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).ok();
+            tx.send(line).ok();
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20));
+        // Built before the checks, so a failed start still kills the child on drop.
+        let mut bee = Self {
+            child,
+            url: String::new(),
+        };
+        let line = line.expect("fake-bee did not start within 20 s");
+        let addr = line
+            .trim()
+            .strip_prefix("fake-bee listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from fake-bee: {line:?}"));
+        bee.url = format!("http://{addr}");
+        bee
+    }
+}
+
+impl Drop for FakeBee {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// The fake-bee script, if it and `node` are there. Without them `test` fails when `CI=true`
+/// (the cross-test must run in CI), else prints "skipped: ..." and the caller returns.
+pub fn fake_bee_script(test: &str) -> Option<PathBuf> {
+    let script = repo_root().join("../shared/tools/fake-bee.mjs");
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let why = if !script.is_file() {
+        format!("{} is missing", script.display())
+    } else if !node.is_ok_and(|s| s.success()) {
+        "node is not installed".to_owned()
+    } else {
+        return Some(script);
+    };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the {test} must run in CI: {why}");
+    }
+    eprintln!("skipped: {test}: {why}");
+    None
+}
+
+/// A string field of a vector's JSON object.
+pub fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
