@@ -224,6 +224,74 @@ pub unsafe extern "C" fn deboot_grub_error(h: *const Handle, buf: *mut u8, len: 
     n
 }
 
+/// A Swarm reference being computed over a file's bytes (`swarm_verify`): `swarm-bmt`'s
+/// [`Splitter`](swarm_bmt::Splitter) (about 37 KiB), on GRUB's heap.
+pub struct Hash(swarm_bmt::Splitter);
+
+/// Starts computing a Swarm reference (the root of the file's chunk tree, as `bytes://`).
+/// Free it with [`deboot_grub_hash_finish`] or [`deboot_grub_hash_free`].
+#[no_mangle]
+pub extern "C" fn deboot_grub_hash_new() -> *mut Hash {
+    Box::into_raw(Box::new(Hash(swarm_bmt::Splitter::new())))
+}
+
+/// Adds `len` bytes of the file. 0, or -1 when the file is longer than Swarm's largest
+/// tree ([`swarm_bmt::MAX_FILE_LEN`]).
+///
+/// # Safety
+/// `h` is from [`deboot_grub_hash_new`], not yet finished or freed; `data` points to `len`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn deboot_grub_hash_write(h: *mut Hash, data: *const u8, len: usize) -> i32 {
+    // SAFETY: the caller passes a live hash and `len` readable bytes.
+    let (h, data) = unsafe { (&mut *h, core::slice::from_raw_parts(data, len)) };
+    match h.0.write(data) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// Ends the computation, frees `h` and writes the reference as 64 lowercase hex digits and a
+/// NUL to `out` (at least 65 bytes). 0, or -1 if `out` is too short or the tree is invalid.
+///
+/// # Safety
+/// `h` is from [`deboot_grub_hash_new`], not yet finished or freed; `out` has `len` writable
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn deboot_grub_hash_finish(h: *mut Hash, out: *mut u8, len: usize) -> i32 {
+    // SAFETY: the caller passes a live hash from `Box::into_raw`, given up here.
+    let h = unsafe { Box::from_raw(h) };
+    // SAFETY: the caller passes `len` writable bytes.
+    let out = unsafe { core::slice::from_raw_parts_mut(out, len) };
+    let Ok(root) = h.0.finish() else {
+        return -1;
+    };
+    let mut w = Truncating { buf: out, len: 0 };
+    for b in root.as_bytes() {
+        let _ = write!(w, "{b:02x}");
+    }
+    let n = w.len;
+    match w.buf.get_mut(n) {
+        Some(nul) if n == 64 => {
+            *nul = 0;
+            0
+        }
+        _ => -1,
+    }
+}
+
+/// Frees a computation without finishing it.
+///
+/// # Safety
+/// `h` is NULL or from [`deboot_grub_hash_new`], not yet finished or freed.
+#[no_mangle]
+pub unsafe extern "C" fn deboot_grub_hash_free(h: *mut Hash) {
+    if !h.is_null() {
+        // SAFETY: the caller passes a live hash from `Box::into_raw` once.
+        drop(unsafe { Box::from_raw(h) });
+    }
+}
+
 /// Writes into a byte buffer, keeping one byte for a NUL and dropping what does not fit.
 struct Truncating<'a> {
     buf: &'a mut [u8],

@@ -204,3 +204,43 @@ fn garbage_from_the_node_is_a_protocol_error() {
     // SAFETY: closed once.
     unsafe { deboot_grub_close(h) };
 }
+
+fn hash_via_c_api(data: &[u8], piece: usize) -> String {
+    let h = deboot_grub_hash_new();
+    for p in data.chunks(piece) {
+        // SAFETY: a live hash and a readable slice.
+        assert_eq!(unsafe { deboot_grub_hash_write(h, p.as_ptr(), p.len()) }, 0);
+    }
+    let mut out = [0xffu8; 65];
+    // SAFETY: a live hash, given up here, and 65 writable bytes.
+    let r = unsafe { deboot_grub_hash_finish(h, out.as_mut_ptr(), out.len()) };
+    assert_eq!(r, 0);
+    assert_eq!(out[64], 0, "NUL-terminated");
+    std::string::String::from_utf8(out[..64].to_vec()).unwrap()
+}
+
+#[test]
+fn the_hash_api_gives_swarm_references() {
+    // The well-known Swarm address of "hello world" (also in grub-spike.md's table).
+    assert_eq!(
+        hash_via_c_api(b"hello world", 3),
+        "92672a471f4419b255d7cb0cf313474a6f5856fb347c5ece85fb706d644b630f"
+    );
+    let data = pseudo(700_000);
+    let (root, _) = store(&data);
+    for piece in [1, 4095, 65536] {
+        assert_eq!(
+            hash_via_c_api(&data, piece),
+            root.to_string(),
+            "piece {piece}"
+        );
+    }
+    // Too small an output buffer fails (and still frees the hash).
+    let h = deboot_grub_hash_new();
+    let mut out = [0u8; 64];
+    // SAFETY: a live hash, given up here, and 64 writable bytes.
+    let r = unsafe { deboot_grub_hash_finish(h, out.as_mut_ptr(), out.len()) };
+    assert_eq!(r, -1);
+    // SAFETY: NULL is allowed.
+    unsafe { deboot_grub_hash_free(core::ptr::null_mut()) };
+}
