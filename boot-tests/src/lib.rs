@@ -44,12 +44,24 @@ pub struct Boot {
     pub serial: String,
     /// Wall time from QEMU's start to its exit.
     pub wall: Duration,
+    /// Each serial line (cleaned as [`Boot::serial`]) with the time since QEMU's start at
+    /// which its end arrived, for timing guest steps from the host (GRUB has no clock).
+    pub timed: Vec<(Duration, String)>,
 }
 
 impl Boot {
     /// The serial lines that start with `prefix`.
     pub fn lines<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.serial.lines().filter(move |l| l.starts_with(prefix))
+    }
+
+    /// When the first serial line equal to `line` (after trimming) arrived.
+    #[must_use]
+    pub fn time_of(&self, line: &str) -> Option<Duration> {
+        self.timed
+            .iter()
+            .find(|(_, l)| l.trim() == line)
+            .map(|(t, _)| *t)
     }
 }
 
@@ -314,7 +326,7 @@ impl Esp {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start QEMU: {e}"));
-        let out = capture(&mut child);
+        let out = capture(&mut child, t0);
         let status = loop {
             match child.try_wait() {
                 Ok(Some(s)) => break s.code(),
@@ -327,11 +339,14 @@ impl Esp {
             }
         };
         let wall = t0.elapsed();
-        let serial = clean(&out.join());
+        let (raw, stamps) = out.join();
+        let serial = clean(&raw);
+        let timed = timed_lines(&raw, &stamps);
         Boot {
             status,
             serial,
             wall,
+            timed,
         }
     }
 }
@@ -358,14 +373,17 @@ fn write_config(esp: &Path, config: &Configured<'_>) {
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
 }
 
+/// What the child wrote, and (time since start, length of the output so far) at each read.
+type Output = (Vec<u8>, Vec<(Duration, usize)>);
+
 /// stdout and stderr of a child, read on two threads.
 struct Captured {
     threads: Vec<thread::JoinHandle<()>>,
-    buf: Arc<Mutex<Vec<u8>>>,
+    buf: Arc<Mutex<Output>>,
 }
 
 impl Captured {
-    fn join(self) -> Vec<u8> {
+    fn join(self) -> Output {
         for t in self.threads {
             let _ = t.join();
         }
@@ -373,8 +391,26 @@ impl Captured {
     }
 }
 
-fn capture(child: &mut Child) -> Captured {
-    let buf = Arc::new(Mutex::new(Vec::new()));
+/// The lines of `raw`, cleaned, each with the time its newline arrived.
+fn timed_lines(raw: &[u8], stamps: &[(Duration, usize)]) -> Vec<(Duration, String)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut stamp = 0;
+    for (i, &b) in raw.iter().enumerate() {
+        if b == b'\n' {
+            while stamps.get(stamp).is_some_and(|(_, end)| *end <= i) {
+                stamp += 1;
+            }
+            let t = stamps.get(stamp).map_or(Duration::ZERO, |(t, _)| *t);
+            out.push((t, clean(&raw[start..i])));
+            start = i + 1;
+        }
+    }
+    out
+}
+
+fn capture(child: &mut Child, t0: Instant) -> Captured {
+    let buf = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let mut threads = Vec::new();
     let readers: [Option<Box<dyn Read + Send>>; 2] = [
         child
@@ -391,9 +427,11 @@ fn capture(child: &mut Child) -> Captured {
         threads.push(thread::spawn(move || {
             let mut chunk = [0u8; 4096];
             while let Ok(n @ 1..) = r.read(&mut chunk) {
-                buf.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                let at = t0.elapsed();
+                let mut out = buf.lock().unwrap_or_else(PoisonError::into_inner);
+                out.0.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                let len = out.0.len();
+                out.1.push((at, len));
             }
         }));
     }
@@ -456,6 +494,29 @@ pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
             x.to_le_bytes()[0]
         })
         .collect()
+}
+
+/// Debian's `grub-mkstandalone` and its x86_64-efi modules. When missing: panics under
+/// `CI=true`, otherwise prints why the test is skipped and returns `None`.
+#[must_use]
+pub fn grub_mkstandalone(test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("grub-mkstandalone"))
+            .find(|p| p.is_file())
+    });
+    let modules = Path::new("/usr/lib/grub/x86_64-efi/chain.mod").is_file();
+    if let (Some(tool), true) = (found, modules) {
+        return Some(tool);
+    }
+    let why = "grub-mkstandalone or /usr/lib/grub/x86_64-efi missing (apt-get install \
+               --no-install-recommends grub-efi-amd64-bin grub-common grub2-common)";
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {why}"
+    );
+    eprintln!("{test}: skipped ({why})");
+    None
 }
 
 /// The marker the test initrd's `/init` prints before it ends QEMU with status 87.
