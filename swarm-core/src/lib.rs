@@ -43,6 +43,8 @@ pub mod chunk;
 pub mod crypt;
 mod error;
 pub mod feed;
+#[cfg(feature = "recovery")]
+mod gf256;
 pub mod joiner;
 pub mod manifest;
 pub mod metadata;

@@ -26,7 +26,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use reed_solomon_erasure::galois_8::ReedSolomon;
+use crate::gf256::ReedSolomon;
 use swarm_bmt::{ChunkAddress, MAX_CHUNK_LEN};
 
 use crate::chunk::VerifiedChunk;

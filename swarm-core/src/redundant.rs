@@ -33,9 +33,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use k256::ecdsa::SigningKey;
-use reed_solomon_erasure::galois_8::ReedSolomon;
 use swarm_bmt::{chunk_address, ChunkAddress, ChunkSink, Span, MAX_PAYLOAD_LEN, SEGMENT_SIZE};
 
+use crate::gf256::ReedSolomon;
 use crate::recovery::{replica_ids, SHARD_LEN};
 use crate::redundancy::{Level, MAX_TREE_LEVELS};
 use crate::soc::{sign, MAX_SOC_LEN};

@@ -53,19 +53,18 @@ const IMPORT_LONG_ABOUT: &str = "\
 Add files or directories to the store and print one reference per PATH, in order
 (`REFERENCE  PATH`).
 
-A file is split as Bee's `POST /bytes` does with `Swarm-Redundancy-Level: 0` (no encryption):
-the printed reference is the one that request returns for the same bytes, and the stored
-chunks are the ones Bee would store.
+A file is split as Bee's `POST /bytes` does with `Swarm-Redundancy-Level: LEVEL` (no
+encryption): the printed reference is the one that request returns for the same bytes, and the
+stored chunks are the ones Bee would store (parity chunks and the root's replicas included).
+LEVEL defaults to 1 (MEDIUM), as in Bee 2.8.1 and later; `--redundancy 0` gives the plain tree
+and the references earlier versions of this tool printed.
 
 A directory becomes a collection, as Bee's `POST /bzz` with `Swarm-Collection: true`,
-`Swarm-Redundancy-Level: 0` and a tar of the directory: every regular file below it (symbolic
-links and special files skipped), at its path relative to the directory, in bytewise path
-order, with `Content-Type` by file extension and `Filename`; plus
-`Swarm-Index-Document: index.html` when DIR/index.html exists (no error document). Fetch its
-files as bzz://REFERENCE/PATH.
-
-(Bee 2.8.1 and later default to redundancy level 1 MEDIUM, an erasure-coded tree with other
-references.)
+`Swarm-Redundancy-Level: LEVEL` and a tar of the directory: every regular file below it
+(symbolic links and special files skipped), at its path relative to the directory, in bytewise
+path order, with `Content-Type` by file extension and `Filename`; plus
+`Swarm-Index-Document: index.html` when DIR/index.html exists (no error document). Files and
+manifest nodes are split at LEVEL, as Bee does. Fetch its files as bzz://REFERENCE/PATH.
 
 All chunks of one invocation are written in one database transaction, committed at the end:
 an import that fails or is killed at any point leaves nothing of itself in the store, and the
@@ -125,10 +124,11 @@ pub struct ImportArgs {
     /// Directory of the chunk store (created if missing).
     #[arg(long, value_name = "DIR")]
     pub store: PathBuf,
-    /// Redundancy level of the files' trees, as Bee's `Swarm-Redundancy-Level`: 0 (none),
-    /// 1 (medium), 2 (strong), 3 (insane) or 4 (paranoid). Levels 1-4 add parity chunks and
-    /// the root's dispersed replicas, and change the references.
-    #[arg(long, value_name = "LEVEL", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=4))]
+    /// Redundancy level of the trees, as Bee's `Swarm-Redundancy-Level`: 0 (none), 1 (medium,
+    /// Bee's default), 2 (strong), 3 (insane) or 4 (paranoid). Levels 1-4 add parity chunks
+    /// and the root's dispersed replicas; 0 gives the references of plain trees.
+    #[arg(long, value_name = "LEVEL", default_value_t = crate::import::DEFAULT_LEVEL.as_u8(),
+          value_parser = clap::value_parser!(u8).range(0..=4))]
     pub redundancy: u8,
 }
 

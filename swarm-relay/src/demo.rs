@@ -4,7 +4,9 @@
 //! says what it is, a `boot/kernel.img` of [`DEFAULT_KERNEL_LEN`] deterministic bytes (a
 //! stand-in for a kernel image, so the fetch moves a few MiB through hundreds of chunks and a
 //! two-level tree), and a `boot/cmdline.txt`. The collection is the one `swarm-relay import`
-//! makes of a directory holding those files, and Bee's `POST /bzz` of its tar.
+//! makes of a directory holding those files, and Bee's `POST /bzz` of its tar: at redundancy
+//! level MEDIUM ([`crate::import::DEFAULT_LEVEL`]), so the kernel's tree carries parity chunks
+//! and every root its replicas, and a fetch survives chunks missing from the relay.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,7 +34,8 @@ pub const KERNEL_PATH: &str = "boot/kernel.img";
 /// Path of the kernel command line inside the demo collection.
 pub const CMDLINE_PATH: &str = "boot/cmdline.txt";
 
-/// Default size of the demo kernel image: 4 MiB (1 024 leaf chunks, 9 intermediate chunks).
+/// Default size of the demo kernel image: 4 MiB (1 024 leaf chunks; at MEDIUM, 9 groups of at
+/// most 119 under a root: 10 intermediate chunks and 88 parity chunks).
 pub const DEFAULT_KERNEL_LEN: usize = 4 << 20;
 
 /// Seed of the xorshift32 generator the kernel bytes come from (see [`kernel_bytes`]).
@@ -92,14 +95,16 @@ pub fn files(kernel_len: usize) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Imports the demo collection (one transaction) and says what was stored.
+/// Imports the demo collection (one transaction) at [`crate::import::DEFAULT_LEVEL`], as
+/// `swarm-relay import DIR` does, and says what was stored.
 ///
 /// # Errors
 /// As [`crate::import::import_collection`].
 pub fn seed(store: &Store, kernel_len: usize) -> Result<Seeded, Error> {
     let files = files(kernel_len);
     let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (*p, c.as_slice())).collect();
-    let (reference, refs) = crate::import::import_collection(store, &borrowed)?;
+    let (reference, refs) =
+        crate::import::import_collection_at(store, &borrowed, crate::import::DEFAULT_LEVEL)?;
     Ok(Seeded {
         reference,
         files: files

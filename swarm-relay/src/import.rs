@@ -1,5 +1,9 @@
 //! Adding content to the [`Store`]: files, and directories as collections.
 //!
+//! `swarm-relay import` splits at [`DEFAULT_LEVEL`] (MEDIUM, Bee's default since v2.8.1) unless
+//! given `--redundancy`; the functions without `_at` keep level 0 (NONE), the `_at` variants
+//! take the level.
+//!
 //! - A **file** becomes the chunk tree of Bee's `POST /bytes` with `Swarm-Redundancy-Level: 0`
 //!   (built by [`swarm_bmt::Splitter`]), so its reference is the one Bee returns for the same
 //!   bytes.
@@ -15,7 +19,10 @@
 //! - The `_at` variants take a redundancy level: files (also those of a collection) become the
 //!   erasure-coded tree Bee's `POST /bytes` builds with `Swarm-Redundancy-Level: LEVEL`
 //!   ([`swarm_core::redundant::RedundantSplitter`]: the same reference, the same parity chunks,
-//!   and the root's dispersed replicas). A collection's manifest nodes stay level-0 trees.
+//!   and the root's dispersed replicas). A collection's manifest nodes are split at the same
+//!   level, as Bee's `storeDir` saves them (`loadsave` over the request's pipeline): a node of
+//!   at most 4096 bytes keeps its address and gains the root replicas, a longer one becomes
+//!   an erasure-coded tree with another reference.
 //!
 //! Every call writes all its chunks — files and manifest nodes — in one store transaction
 //! ([`crate::store`], crash safety) and returns references only after the commit.
@@ -25,12 +32,16 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use swarm_bmt::{ChunkAddress, Reference, Splitter};
-use swarm_core::manifest::{build_collection, content_type_for};
+use swarm_core::manifest::{build_collection_with, content_type_for};
 use swarm_core::redundancy::Level;
 use swarm_core::redundant::RedundantSplitter;
 
 use crate::store::{Import, Store};
 use crate::Error;
+
+/// The redundancy level `swarm-relay import` uses without `--redundancy`: MEDIUM, as Bee's
+/// `POST /bytes` and `POST /bzz` since v2.8.1 (`redundancy.DefaultUploadLevel`).
+pub const DEFAULT_LEVEL: Level = Level::Medium;
 
 /// Read size when streaming a file into the splitter.
 const READ_BUF_LEN: usize = 64 * 1024;
@@ -176,7 +187,7 @@ pub fn import_dir_at(import: &mut Import, dir: &Path, level: Level) -> Result<Re
     }
     let index = dir.join(INDEX_DOCUMENT).is_file().then_some(INDEX_DOCUMENT);
     let names: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
-    save_collection(import, &names, &refs, index, dir)
+    save_collection(import, &names, &refs, index, dir, level)
 }
 
 /// Imports an in-memory collection in one transaction: `(path, content)` pairs become the
@@ -191,6 +202,18 @@ pub fn import_collection(
     store: &Store,
     files: &[(&str, &[u8])],
 ) -> Result<(Reference, Vec<Reference>), Error> {
+    import_collection_at(store, files, Level::None)
+}
+
+/// As [`import_collection`], files and manifest nodes split at redundancy `level`.
+///
+/// # Errors
+/// As [`import_collection`].
+pub fn import_collection_at(
+    store: &Store,
+    files: &[(&str, &[u8])],
+    level: Level,
+) -> Result<(Reference, Vec<Reference>), Error> {
     let here = Path::new("<memory>");
     if files.is_empty() {
         return Err(Error::Import {
@@ -201,22 +224,24 @@ pub fn import_collection(
     let mut import = store.begin_import()?;
     let mut refs = Vec::with_capacity(files.len());
     for (_, content) in files {
-        refs.push(split_into(&mut import, *content)?);
+        refs.push(split_into_at(&mut import, *content, level)?);
     }
     let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
     let index = names.contains(&INDEX_DOCUMENT).then_some(INDEX_DOCUMENT);
-    let root = save_collection(&mut import, &names, &refs, index, here)?;
+    let root = save_collection(&mut import, &names, &refs, index, here, level)?;
     import.commit()?;
     Ok((root, refs))
 }
 
-/// Builds and stores the collection manifest of files already in `import`.
+/// Builds and stores the collection manifest of files already in `import`, each node split
+/// at `level`.
 fn save_collection(
     import: &mut Import,
     names: &[&str],
     refs: &[Reference],
     index: Option<&str>,
     path: &Path,
+    level: Level,
 ) -> Result<Reference, Error> {
     let entries: Vec<(&str, Reference, &str)> = names
         .iter()
@@ -224,13 +249,15 @@ fn save_collection(
         .map(|(name, r)| (*name, *r, content_type_for(name)))
         .collect();
     let mut sink_error = None;
-    let sink = |address: &ChunkAddress, chunk: &[u8]| {
-        import.put(address, chunk).map_err(|e| {
-            sink_error = Some(e);
-            swarm_bmt::Error::Sink
-        })
+    let store_node = |bytes: &[u8]| {
+        split_into_at(import, bytes, level)
+            .map(|r| *r.address())
+            .map_err(|e| {
+                sink_error = Some(e);
+                swarm_core::Error::Bmt(swarm_bmt::Error::Sink)
+            })
     };
-    let built = build_collection(&entries, index, sink);
+    let built = build_collection_with(&entries, index, store_node);
     if let Some(e) = sink_error {
         return Err(e);
     }

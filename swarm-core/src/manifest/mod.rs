@@ -64,8 +64,8 @@ pub use node::{
 };
 #[cfg(feature = "alloc")]
 pub use writer::{
-    build_collection, build_directory, build_feed_manifest, build_single_file, content_type_for,
-    ManifestWriter,
+    build_collection, build_collection_with, build_directory, build_directory_with,
+    build_feed_manifest, build_single_file, content_type_for, ManifestWriter,
 };
 
 /// Longest path a lookup or listing handles, in bytes (Bee has no limit).

@@ -119,7 +119,21 @@ impl ManifestWriter {
     /// [`Error::MetadataTooLong`] for metadata over 65535 encoded bytes; [`Error::Bmt`] if the
     /// sink refuses a chunk.
     pub fn save<S: ChunkSink>(&self, mut sink: S) -> Result<Reference, Error> {
-        let address = self.root.save(&self.obfuscation_key, &mut sink)?;
+        self.save_with(|bytes: &[u8]| store(bytes, &mut sink))
+    }
+
+    /// As [`save`](Self::save), each node's bytes handed to `store_node`, which stores them
+    /// as a `/bytes` file and returns its root address — the hook for Bee's uploads at a
+    /// redundancy level other than 0, whose manifest nodes go through the same erasure-coding
+    /// pipeline as the files (`loadsave` with the request's level).
+    ///
+    /// # Errors
+    /// As [`save`](Self::save), and whatever `store_node` returns.
+    pub fn save_with<F>(&self, mut store_node: F) -> Result<Reference, Error>
+    where
+        F: FnMut(&[u8]) -> Result<ChunkAddress, Error>,
+    {
+        let address = self.root.save(&self.obfuscation_key, &mut store_node)?;
         Ok(Reference::plain(address))
     }
 }
@@ -240,13 +254,16 @@ impl WNode {
         Ok(())
     }
 
-    fn save<S: ChunkSink>(&self, key: &[u8; 32], sink: &mut S) -> Result<ChunkAddress, Error> {
+    fn save<F>(&self, key: &[u8; 32], store_node: &mut F) -> Result<ChunkAddress, Error>
+    where
+        F: FnMut(&[u8]) -> Result<ChunkAddress, Error>,
+    {
         let mut refs = BTreeMap::new();
         for (&b, fork) in &self.forks {
-            refs.insert(b, fork.node.save(key, sink)?);
+            refs.insert(b, fork.node.save(key, store_node)?);
         }
         let bytes = self.marshal(key, &refs)?;
-        store(&bytes, sink)
+        store_node(&bytes)
     }
 
     /// Go's `MarshalBinary` (version 0.2), with the reference size inferred as Bee ≥ 2.8.1
@@ -425,8 +442,24 @@ pub fn content_type_for(name: &str) -> &'static str {
 pub fn build_collection<S: ChunkSink>(
     entries: &[(&str, Reference, &str)],
     index: Option<&str>,
-    sink: S,
+    mut sink: S,
 ) -> Result<Reference, Error> {
+    build_collection_with(entries, index, |bytes: &[u8]| store(bytes, &mut sink))
+}
+
+/// As [`build_collection`], each manifest node stored by `store_node` (see
+/// [`ManifestWriter::save_with`]).
+///
+/// # Errors
+/// As [`build_collection`], and whatever `store_node` returns.
+pub fn build_collection_with<F>(
+    entries: &[(&str, Reference, &str)],
+    index: Option<&str>,
+    store_node: F,
+) -> Result<Reference, Error>
+where
+    F: FnMut(&[u8]) -> Result<ChunkAddress, Error>,
+{
     let mut sorted: Vec<(String, Reference, &str)> = entries
         .iter()
         .map(|(path, reference, ct)| (clean(path), *reference, *ct))
@@ -436,7 +469,7 @@ pub fn build_collection<S: ChunkSink>(
         .iter()
         .map(|(p, r, ct)| (p.as_str(), *r, *ct))
         .collect();
-    build_directory(&sorted, index, None, sink)
+    build_directory_with(&sorted, index, None, store_node)
 }
 
 /// Builds what Bee's `storeDir` builds for a tar whose entries come in exactly this order:
@@ -452,8 +485,27 @@ pub fn build_directory<S: ChunkSink>(
     entries: &[(&str, Reference, &str)],
     index: Option<&str>,
     error_document: Option<&str>,
-    sink: S,
+    mut sink: S,
 ) -> Result<Reference, Error> {
+    build_directory_with(entries, index, error_document, |bytes: &[u8]| {
+        store(bytes, &mut sink)
+    })
+}
+
+/// As [`build_directory`], each manifest node stored by `store_node` (see
+/// [`ManifestWriter::save_with`]).
+///
+/// # Errors
+/// As [`build_directory`], and whatever `store_node` returns.
+pub fn build_directory_with<F>(
+    entries: &[(&str, Reference, &str)],
+    index: Option<&str>,
+    error_document: Option<&str>,
+    store_node: F,
+) -> Result<Reference, Error>
+where
+    F: FnMut(&[u8]) -> Result<ChunkAddress, Error>,
+{
     let index = index.filter(|i| !i.is_empty());
     let error_document = error_document.filter(|e| !e.is_empty());
     if let Some(i) = index.filter(|i| i.contains('/')) {
@@ -486,7 +538,7 @@ pub fn build_directory<S: ChunkSink>(
     if !root_meta.is_empty() {
         w.add_raw(b"/", &[], &root_meta)?;
     }
-    w.save(sink)
+    w.save_with(store_node)
 }
 
 /// Builds the manifest of Bee's single-file upload (`POST /bzz?name=NAME`): `/` with

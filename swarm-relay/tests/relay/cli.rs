@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use swarm_relay::Store;
 
-use crate::support::{file_vectors, http_conn, http_get, xorshift_bytes, TempDir};
+use crate::support::{file_vectors, http_conn, http_get, load_json, xorshift_bytes, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_swarm-relay");
 
@@ -36,12 +36,13 @@ fn signal(child: &Child, sig: &str) {
     assert!(status.success());
 }
 
+/// `--redundancy 0`: Bee's level-NONE references (`bee-go/files.json`).
 #[test]
 fn import_prints_one_reference_per_path_in_order() {
     let dir = TempDir::new("cli-import");
     let vectors = file_vectors();
     let out = Command::new(BIN)
-        .arg("import")
+        .args(["import", "--redundancy", "0"])
         .args(vectors.iter().map(|v| &v.1))
         .arg("--store")
         .arg(dir.path().join("store"))
@@ -60,6 +61,52 @@ fn import_prints_one_reference_per_path_in_order() {
     let expected: Vec<&str> = vectors.iter().map(|v| v.2.as_str()).collect();
     assert_eq!(printed, expected);
     assert_eq!(printed.len(), 9);
+}
+
+/// Without `--redundancy`: MEDIUM, as Bee's `POST /bytes` since v2.8.1 — the references of
+/// every unencrypted MEDIUM upload in `bee-go/redundancy/trees.json`.
+#[test]
+fn import_defaults_to_medium_as_bee_does() {
+    let dir = TempDir::new("cli-import-default");
+    let trees = load_json("../bee-go/redundancy/trees.json");
+    let mut paths = Vec::new();
+    let mut expected = Vec::new();
+    for v in trees["vectors"].as_array().unwrap() {
+        if v["level"] != 1 || v["encrypted"].as_bool().unwrap() {
+            continue;
+        }
+        let path = dir.path().join(v["name"].as_str().unwrap());
+        let data = xorshift_bytes(
+            v["seed"].as_u64().unwrap() as u32,
+            v["length"].as_u64().unwrap() as usize,
+        );
+        std::fs::write(&path, data).unwrap();
+        paths.push(path);
+        expected.push(v["reference"].as_str().unwrap().to_owned());
+        // The default really differs from level 0 (except for a one-leaf file).
+        if v["length"].as_u64().unwrap() > 4096 {
+            assert_ne!(v["reference"], v["reference_at_level_none"]);
+        }
+    }
+    let out = Command::new(BIN)
+        .arg("import")
+        .args(&paths)
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let printed: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(printed, expected);
+    assert_eq!(printed.len(), 7);
 }
 
 #[test]
@@ -166,7 +213,9 @@ fn an_import_killed_at_any_point_leaves_all_or_nothing() {
     let full = {
         let scratch = TempDir::new("cli-kill-ref");
         let store = Store::open(scratch.path()).unwrap();
-        swarm_relay::import::import_bytes(&store, &data).unwrap();
+        // What `import` stores without `--redundancy`.
+        swarm_relay::import::import_bytes_at(&store, &data, swarm_relay::import::DEFAULT_LEVEL)
+            .unwrap();
         store.len().unwrap()
     };
     drop(data);

@@ -67,8 +67,16 @@ fn the_demo_collection_resolves_like_a_website() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
-    let from_dir = swarm_relay::import::import_file(&store, &site).unwrap();
-    assert_eq!(from_dir, r);
+    let from_dir = swarm_relay::import::import_paths_at(
+        &store,
+        std::slice::from_ref(&site),
+        swarm_relay::import::DEFAULT_LEVEL,
+    )
+    .unwrap();
+    assert_eq!(from_dir, [r]);
+    // At level 0 the same files give another collection.
+    let plain = swarm_relay::import::import_file(&store, &site).unwrap();
+    assert_ne!(plain, r);
 }
 
 #[test]

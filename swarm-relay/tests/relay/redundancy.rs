@@ -138,3 +138,126 @@ fn cli_import_redundancy_then_join_with_the_root_and_leaves_withheld() {
         "the root from a replica and 4 leaves from parity"
     );
 }
+
+/// Resolves `target` from `store` with swarm-core's blocking driver.
+fn resolve(store: &Store, target: &str) -> Vec<u8> {
+    use swarm_core::joiner::Buffers;
+    use swarm_core::target::{Resolver, Target};
+    let target: Target = target.parse().unwrap();
+    let mut memory = Box::new(Buffers::<8, 3>::new());
+    let Buffers { slots, levels } = &mut *memory;
+    let mut node_buf = vec![0u8; swarm_core::manifest::MAX_NODE_LEN];
+    let mut r = Resolver::new(&target, 0, &mut node_buf, slots, levels).unwrap();
+    let mut out = Vec::new();
+    drive(&mut r, &mut &*store, &mut out).unwrap();
+    out
+}
+
+/// Every chunk `build_collection` stores for `entries` at level 0: (address, bytes).
+fn plain_manifest(
+    entries: &[(&str, swarm_bmt::Reference, &str)],
+    index: Option<&str>,
+) -> (swarm_bmt::Reference, Vec<(ChunkAddress, Vec<u8>)>) {
+    let mut chunks = Vec::new();
+    let root =
+        swarm_core::manifest::build_collection(entries, index, |a: &ChunkAddress, c: &[u8]| {
+            chunks.push((*a, c.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    (root, chunks)
+}
+
+/// Bee's `storeDir` saves manifest nodes through the request's pipeline (`loadsave` with the
+/// redundancy level), so at MEDIUM a node of at most 4096 bytes keeps its address and gains its
+/// 2 replicas, and a longer node becomes an erasure-coded tree with another reference. No Bee
+/// vector has a collection above level 0: this checks the writer's rule, not Bee's bytes.
+#[test]
+fn a_collection_at_medium_splits_its_manifest_nodes_at_medium() {
+    let level = Level::Medium;
+    // Small: three files, every node one chunk.
+    let small: Vec<(String, Vec<u8>)> = vec![
+        ("index.html".into(), b"<h1>hi</h1>".to_vec()),
+        ("boot/kernel.img".into(), xorshift_bytes(7, 130 * 4096 + 5)),
+        ("boot/cmdline.txt".into(), b"console=ttyS0\n".to_vec()),
+    ];
+    // Large: 60 names with distinct first bytes, so the root node holds 60 forks with
+    // metadata (over 4096 bytes).
+    let large: Vec<(String, Vec<u8>)> = (0..60u8)
+        .map(|i| {
+            let first = if i < 26 {
+                b'a' + i
+            } else if i < 52 {
+                b'A' + i - 26
+            } else {
+                b'0' + i - 52
+            };
+            (
+                format!("{}-file.txt", first as char),
+                vec![i; 100 + usize::from(i)],
+            )
+        })
+        .collect();
+    for (case, files) in [("small", &small), ("large", &large)] {
+        let dir = TempDir::new("collection-medium");
+        let store = Store::open(dir.path()).unwrap();
+        let borrowed: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_slice()))
+            .collect();
+        let (root, refs) =
+            swarm_relay::import::import_collection_at(&store, &borrowed, level).unwrap();
+        // Files: exactly their MEDIUM trees.
+        let mut file_chunks = 0;
+        for ((_, content), r) in files.iter().zip(&refs) {
+            let scratch = TempDir::new("collection-medium-file");
+            let alone = Store::open(scratch.path()).unwrap();
+            assert_eq!(
+                swarm_relay::import::import_bytes_at(&alone, content, level).unwrap(),
+                *r,
+                "{case}"
+            );
+            file_chunks += alone.len().unwrap();
+        }
+        let entries: Vec<(&str, swarm_bmt::Reference, &str)> = files
+            .iter()
+            .zip(&refs)
+            .map(|((p, _), r)| (p.as_str(), *r, swarm_core::manifest::content_type_for(p)))
+            .collect();
+        let index = files
+            .iter()
+            .any(|(p, _)| p == "index.html")
+            .then_some("index.html");
+        let (plain_root, plain_chunks) = plain_manifest(&entries, index);
+        let nodes = store.len().unwrap() - file_chunks;
+        if case == "small" {
+            assert!(plain_chunks.iter().all(|(_, c)| c.len() <= 4104));
+            assert_eq!(root, plain_root, "one-chunk nodes keep their addresses");
+            assert_eq!(
+                nodes,
+                3 * plain_chunks.len() as u64,
+                "each node + 2 replicas"
+            );
+            for (a, _) in &plain_chunks {
+                assert!(store.get_verified(a).unwrap().is_some());
+            }
+        } else {
+            let root_node = plain_chunks.last().unwrap();
+            assert!(u64::from_le_bytes(root_node.1[..8].try_into().unwrap()) > 4096);
+            assert_ne!(
+                root, plain_root,
+                "a multi-chunk node is an erasure-coded tree"
+            );
+            let root_chunk = store.get_verified(root.address()).unwrap().unwrap();
+            assert_eq!(root_chunk[7], 0x81, "the root node's tree is marked MEDIUM");
+        }
+        for ((path, content), r) in files.iter().zip(&refs) {
+            assert_eq!(
+                resolve(&store, &format!("bzz://{root}/{path}")),
+                *content,
+                "{case}"
+            );
+            assert_eq!(resolve(&store, &format!("bytes://{r}")), *content);
+        }
+    }
+}
