@@ -21,7 +21,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use deboot_fetch::{execute, Cli, Report};
+use swarm_bmt::ChunkAddress;
 use swarm_relay::{demo, Backend, Config, Faults, Relay, Store};
+
+/// Leaves of the kernel the third relay withholds (a MEDIUM group of 119 has 9 parity chunks).
+const WITHHELD: usize = 5;
 
 /// The liar flips a byte in every N-th chunk it serves.
 const LIAR_CORRUPTS_EVERY: u64 = 3;
@@ -61,7 +65,10 @@ pub(crate) fn run_demo() -> Result<()> {
         "\n1. swarm-relay on {h}, store {}",
         dir.0.join("store").display()
     );
-    println!("   imported a demo boot collection (a directory, as `swarm-relay import DIR`):");
+    println!(
+        "   imported a demo boot collection (a directory, as `swarm-relay import DIR`: \
+         redundancy MEDIUM, Bee's default):"
+    );
     for (path, reference, len) in &seeded.files {
         println!("     {path:<18} {len:>8} bytes   bytes://{reference}");
     }
@@ -100,7 +107,43 @@ pub(crate) fn run_demo() -> Result<()> {
         std::fs::remove_file(&out)?;
     }
 
-    // 3. A lying relay in front of the honest one.
+    // 3. A relay that lacks some of the kernel's chunks: rebuilt from parity.
+    let gone = first_leaves(&store, &seeded, WITHHELD)?;
+    let holey = Relay::bind(
+        "127.0.0.1:0",
+        Backend::Store(Arc::clone(&store)),
+        Config {
+            faults: Faults {
+                withhold: gone.iter().copied().collect(),
+                ..Faults::default()
+            },
+            ..Config::default()
+        },
+    )?;
+    let url = format!("tcp://{}", holey.local_addr());
+    println!(
+        "\n3. a relay on {} missing {WITHHELD} of the kernel's chunks (the first leaves of a \
+         sibling group of 119 with 9 parity chunks)",
+        holey.local_addr()
+    );
+    println!("   $ deboot-fetch --node {url} {target} -o kernel.img");
+    let report = fetch(&[&url], &target, &out)?;
+    if std::fs::read(&out)? != want {
+        return Err("the fetched file differs from the imported one".into());
+    }
+    print_report(&report);
+    if report.recovered != WITHHELD as u64 {
+        return Err(format!("{} chunks recovered, not {WITHHELD}", report.recovered).into());
+    }
+    println!(
+        "   no node had those {WITHHELD} chunks: each was rebuilt (Reed-Solomon) from its \
+         group's parity\n   chunks and accepted only because it hashes to the reference \
+         that names it."
+    );
+    std::fs::remove_file(&out)?;
+    holey.shutdown();
+
+    // 4. A lying relay in front of the honest one.
     let liar = Relay::bind(
         "127.0.0.1:0",
         Backend::Store(Arc::clone(&store)),
@@ -114,7 +157,7 @@ pub(crate) fn run_demo() -> Result<()> {
     )?;
     let l = liar.local_addr();
     println!(
-        "\n3. a lying relay on {l} (same store, flips a byte in every {}rd chunk it serves) \
+        "\n4. a lying relay on {l} (same store, flips a byte in every {}rd chunk it serves) \
          first,\n   the honest relay second",
         LIAR_CORRUPTS_EVERY
     );
@@ -132,8 +175,8 @@ pub(crate) fn run_demo() -> Result<()> {
     );
     std::fs::remove_file(&out)?;
 
-    // 4. The liar alone.
-    println!("\n4. the lying relay alone");
+    // 5. The liar alone.
+    println!("\n5. the lying relay alone");
     println!("   $ deboot-fetch --node {bad} {target} -o kernel.img");
     match fetch(&[&bad], &target, &out) {
         Ok(_) => return Err("a fetch from the liar alone succeeded".into()),
@@ -168,6 +211,25 @@ pub(crate) fn run_demo() -> Result<()> {
     Ok(())
 }
 
+/// The addresses of the first `n` leaves of the demo kernel (under its root's first child).
+fn first_leaves(store: &Store, seeded: &demo::Seeded, n: usize) -> Result<Vec<ChunkAddress>> {
+    let (kernel, _) = seeded
+        .file(demo::KERNEL_PATH)
+        .ok_or("no kernel in the demo collection")?;
+    let child = |chunk: &[u8], i: usize| -> Result<ChunkAddress> {
+        let at = 8 + 32 * i;
+        let bytes = chunk.get(at..at + 32).ok_or("short intermediate chunk")?;
+        Ok(ChunkAddress::from_slice(bytes)?)
+    };
+    let root = store
+        .get_verified(kernel.address())?
+        .ok_or("no kernel root")?;
+    let first = store
+        .get_verified(&child(&root, 0)?)?
+        .ok_or("no intermediate chunk")?;
+    (0..n).map(|i| child(&first, i)).collect()
+}
+
 /// Runs the deboot-fetch command line `--node URL... TARGET -o OUT`.
 fn fetch(urls: &[&str], target: &str, out: &Path) -> Result<Report> {
     let mut args = vec!["deboot-fetch".to_owned()];
@@ -187,12 +249,13 @@ fn print_report(r: &Report) {
     let nodes: Vec<String> = r.nodes.iter().map(ToString::to_string).collect();
     println!(
         "   {} bytes in {} verified chunks (manifest nodes and the file's tree) in {:.3} s: \
-         {:.1} MB/s\n   nodes: {}",
+         {:.1} MB/s\n   nodes: {}\n   recovered from parity (no node had them): {}",
         r.bytes,
         r.chunks,
         r.elapsed.as_secs_f64(),
         r.mb_per_s(),
-        nodes.join("; ")
+        nodes.join("; "),
+        r.recovered
     );
 }
 

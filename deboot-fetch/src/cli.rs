@@ -92,6 +92,9 @@ where
         Ok(report) => {
             if terminal {
                 eprintln!("deboot-fetch: {}", summary(&cli, &report));
+            } else if report.recovered > 0 {
+                // Worth knowing even in a script: the nodes are missing chunks.
+                eprintln!("deboot-fetch: {}", recovered_note(report.recovered));
             }
             ExitCode::SUCCESS
         }
@@ -168,6 +171,12 @@ pub fn execute(cli: &Cli, progress: bool) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The note for `n` chunks rebuilt because no node had them.
+fn recovered_note(n: u64) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} chunk{plural} no node had recovered (from parity or a root replica, verified)")
+}
+
 fn summary(cli: &Cli, r: &Report) -> String {
     let used = r.nodes.iter().filter(|n| n.served > 0).count();
     let mut s = format!(
@@ -185,6 +194,10 @@ fn summary(cli: &Cli, r: &Report) -> String {
     if r.refused > 0 {
         let plural = if r.refused == 1 { "" } else { "s" };
         s.push_str(&format!(", {} bad chunk{plural} refused", r.refused));
+    }
+    if r.recovered > 0 {
+        s.push_str(", ");
+        s.push_str(&recovered_note(r.recovered));
     }
     if let Some(path) = &cli.output {
         s.push_str(&format!(" -> {}", path.display()));

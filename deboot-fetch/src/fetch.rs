@@ -55,6 +55,9 @@ pub struct Report {
     pub refused: u64,
     /// Requests re-sent to another node (bad chunk, timeout, not found, node error).
     pub failovers: u64,
+    /// Chunks no node supplied that were rebuilt from their sibling group's parity chunks or
+    /// taken from a root's dispersed replica (each checked against the reference naming it).
+    pub recovered: u64,
     /// Connections re-opened after being lost.
     pub reconnects: u64,
     /// Wall time of the fetch.
@@ -240,6 +243,7 @@ where
             chunks: stats.chunks,
             refused,
             failovers: stats.failovers,
+            recovered: resolver.recovered(),
             reconnects: stats.reconnects,
             elapsed,
             nodes: node_reports,

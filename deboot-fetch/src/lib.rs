@@ -27,7 +27,10 @@
 //!   anything unreadable is an error) and, after a successful fetch through a feed, raises it
 //!   to the update's index (atomically, never lowered).
 //! - **Progress** is drawn on standard error only when it is a terminal, followed by a
-//!   one-line summary; otherwise a successful run prints nothing on standard error.
+//!   one-line summary; otherwise a successful run prints nothing on standard error, except
+//!   one line when chunks no node had were recovered (rebuilt from their group's parity, or
+//!   a root taken from its replica — each verified against its reference):
+//!   `deboot-fetch: 3 chunks no node had recovered (from parity or a root replica, verified)`.
 //!
 //! # Exit status
 //! | status | meaning |

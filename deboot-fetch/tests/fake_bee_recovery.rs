@@ -84,6 +84,12 @@ fn recovery_scenarios_through_fake_bee() {
                 assert_eq!(run.code, 0, "{name}: {run:?}");
                 let content = std::fs::read(&out).unwrap();
                 assert_eq!(sha256_hex(&content), str_of(s, "read_sha256"), "{name}");
+                // Every such scenario deleted a chunk the file needs: said on stderr.
+                assert!(
+                    run.stderr.contains("no node had recovered"),
+                    "{name}: {}",
+                    run.stderr
+                );
                 recovered += 1;
             }
             "fails" => {

@@ -35,7 +35,7 @@ pub const KERNEL_PATH: &str = "boot/kernel.img";
 pub const CMDLINE_PATH: &str = "boot/cmdline.txt";
 
 /// Default size of the demo kernel image: 4 MiB (1 024 leaf chunks; at MEDIUM, 9 groups of at
-/// most 119 under a root: 10 intermediate chunks and 88 parity chunks).
+/// most 119 under a root: 10 intermediate chunks and 84 parity chunks).
 pub const DEFAULT_KERNEL_LEN: usize = 4 << 20;
 
 /// Seed of the xorshift32 generator the kernel bytes come from (see [`kernel_bytes`]).
