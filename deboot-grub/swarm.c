@@ -62,6 +62,7 @@ extern int deboot_grub_receive (struct deboot_grub *h, const grub_uint8_t *data,
 extern grub_ssize_t deboot_grub_read (struct deboot_grub *h, grub_uint8_t *buf, grub_size_t len);
 extern grub_int64_t deboot_grub_size (const struct deboot_grub *h);
 extern int deboot_grub_finished (const struct deboot_grub *h);
+extern grub_size_t deboot_grub_awaiting (const struct deboot_grub *h);
 extern grub_size_t deboot_grub_error (const struct deboot_grub *h, char *buf, grub_size_t len);
 extern struct deboot_grub_hash *deboot_grub_hash_new (void);
 extern int deboot_grub_hash_write (struct deboot_grub_hash *h, const grub_uint8_t *data, grub_size_t len);
@@ -74,7 +75,19 @@ void deboot_grub_panic (const char *msg, grub_size_t len);
 void
 deboot_grub_panic (const char *msg, grub_size_t len)
 {
-  grub_fatal ("%.*s\n", (int) len, msg);
+  static char text[161];
+  static int panicking;
+  if (panicking)
+    /* A second panic while grub_fatal prints the first: GRUB's output path can poll the
+       network and so re-enter the core.  */
+    for (;;)
+      ;
+  panicking = 1;
+  if (len > sizeof (text) - 1)
+    len = sizeof (text) - 1;
+  grub_memcpy (text, msg, len);
+  text[len] = 0;
+  grub_fatal ("%s\n", text);
 }
 
 enum
@@ -101,6 +114,7 @@ typedef struct swarm_data
   int ready;			/* size known, or failed: ends the open poll */
   grub_uint64_t last_progress;
   char err[SWARM_ERR_LEN];
+  grub_uint8_t *piece;		/* SWARM_PIECE bytes */
 } *swarm_data_t;
 
 static void
@@ -123,7 +137,12 @@ swarm_fail (swarm_data_t data, const char *why)
   data->sock = 0;
 }
 
-/* Sends what the core has queued (the handshake, then chunk requests).  */
+/* Sends what the core has queued (the handshake, then a batch of chunk requests), but only
+   once the node has answered everything sent before: then its TCP has acknowledged all our
+   segments, and GRUB 2.06's TCP never holds more than one unacknowledged segment of ours.
+   Its tcp_send() appends to the retransmission list without advancing unack_last, which
+   dangles after the first acknowledgement: a second outstanding segment would make the
+   next send write into freed memory (seen as "free magic is broken" and a crash).  */
 static void
 swarm_send (swarm_data_t data)
 {
@@ -133,6 +152,8 @@ swarm_send (swarm_data_t data)
   grub_err_t err;
 
   if (!data->sock || data->failed)
+    return;
+  if (deboot_grub_awaiting (data->h) > 0)
     return;
   if (data->file->device->net->packs.count >= SWARM_MAX_QUEUED)
     return;
@@ -167,23 +188,24 @@ swarm_drain (swarm_data_t data)
 
   while (!data->failed)
     {
-      struct grub_net_buff *nb = grub_netbuff_alloc (SWARM_PIECE);
-      grub_ssize_t n;
+      struct grub_net_buff *nb;
+      grub_ssize_t n = deboot_grub_read (data->h, data->piece, SWARM_PIECE);
+      if (n <= 0)
+	{
+	  if (n < 0)
+	    swarm_fail (data, NULL);
+	  break;
+	}
+      /* A netbuff of exactly the bytes verified: one copy, no 16 KiB guesses.  */
+      nb = grub_netbuff_alloc (n);
       if (!nb)
 	{
 	  grub_errno = GRUB_ERR_NONE;
 	  swarm_fail (data, "out of memory");
 	  return;
 	}
-      n = deboot_grub_read (data->h, nb->data, SWARM_PIECE);
-      if (n <= 0)
-	{
-	  grub_netbuff_free (nb);
-	  if (n < 0)
-	    swarm_fail (data, NULL);
-	  break;
-	}
       grub_netbuff_put (nb, n);
+      grub_memcpy (nb->data, data->piece, n);
       if (grub_net_put_packet (&net->packs, nb))
 	{
 	  grub_netbuff_free (nb);
@@ -284,6 +306,7 @@ swarm_free (grub_file_t file)
     grub_net_tcp_close (data->sock, GRUB_NET_TCP_ABORT);
   if (data->h)
     deboot_grub_close (data->h);
+  grub_free (data->piece);
   grub_free (data);
   file->data = 0;
 }
@@ -309,9 +332,17 @@ swarm_open (struct grub_file *file, const char *filename)
       return grub_errno;
     }
   data->file = file;
+  data->piece = grub_malloc (SWARM_PIECE);
+  if (!data->piece)
+    {
+      grub_free (data);
+      grub_free (target);
+      return grub_errno;
+    }
   data->h = deboot_grub_open (target, grub_strlen (target), &code);
   if (!data->h)
     {
+      grub_free (data->piece);
       grub_free (data);
       grub_error (code == 1 ? GRUB_ERR_BAD_FILENAME : GRUB_ERR_OUT_OF_MEMORY,
 		  code == 1 ? "swarm: bad target `%s'" : "swarm: out of memory for `%s'",
@@ -356,7 +387,7 @@ swarm_open (struct grub_file *file, const char *filename)
 	  grub_net_remove_packet (net->packs.first);
 	}
       swarm_free (file);
-      return grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s: %s", filename, why);
+      return grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s (%s)", why, filename);
     }
   file->size = deboot_grub_size (data->h);
   net->stall = 0;
@@ -385,7 +416,7 @@ swarm_packets_pulled (struct grub_file *file)
   if (data->failed)
     {
       if (!net->packs.first)
-	grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s: %s", net->name, data->err);
+	grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s (%s)", data->err, net->name);
       return GRUB_ERR_NONE;
     }
   if (net->eof)
@@ -396,7 +427,7 @@ swarm_packets_pulled (struct grub_file *file)
     {
       swarm_fail (data, "no answer from the node");
       if (!net->packs.first)
-	grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s: %s", net->name, data->err);
+	grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm: %s (%s)", data->err, net->name);
       return GRUB_ERR_NONE;
     }
   swarm_send (data);

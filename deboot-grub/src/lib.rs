@@ -189,6 +189,17 @@ pub unsafe extern "C" fn deboot_grub_size(h: *const Handle) -> i64 {
         .unwrap_or(-1)
 }
 
+/// Answers the node still owes ([`Session::awaiting`]): send the next
+/// [`deboot_grub_transmit`] bytes only when this is 0.
+///
+/// # Safety
+/// `h` is live.
+#[no_mangle]
+pub unsafe extern "C" fn deboot_grub_awaiting(h: *const Handle) -> usize {
+    // SAFETY: the caller passes a live handle.
+    unsafe { &*h }.session.awaiting()
+}
+
 /// 1 when every verified byte has been read, else 0.
 ///
 /// # Safety
@@ -343,10 +354,20 @@ mod grub {
     static HEAP: GrubHeap = GrubHeap;
 
     #[panic_handler]
-    fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-        let msg = b"deboot-grub: internal error (Rust panic)";
-        // SAFETY: the shim's function reads `len` bytes at `msg` and does not return.
-        unsafe { deboot_grub_panic(msg.as_ptr(), msg.len()) }
+    fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+        use core::fmt::Write as _;
+        let mut buf = [0u8; 160];
+        let mut w = super::Truncating {
+            buf: &mut buf,
+            len: 0,
+        };
+        let _ = w.write_str("deboot-grub: internal error (Rust panic)");
+        if let Some(at) = info.location() {
+            let _ = write!(w, " at {}:{}", at.file(), at.line());
+        }
+        let len = w.len;
+        // SAFETY: the shim's function reads `len` bytes at `buf` and does not return.
+        unsafe { deboot_grub_panic(buf.as_ptr(), len) }
     }
 }
 

@@ -9,9 +9,9 @@ use swarm_net::codec::{self, Message, MAGIC, MAX_FRAME_LEN, PROTOCOL_VERSION};
 
 /// The most requests this session keeps in flight (bounded further by the server's
 /// `HelloAck.max_in_flight`).
-pub const MAX_IN_FLIGHT: usize = 16;
+pub const MAX_IN_FLIGHT: usize = 32;
 /// Bytes of queued requests: the `Hello` and a full window of `GetChunk` frames (38 B each).
-pub const TX_LEN: usize = 1024;
+pub const TX_LEN: usize = 2048;
 
 /// Why a session failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +102,20 @@ impl<'m> Session<'m> {
     #[must_use]
     pub fn size(&self) -> Option<u64> {
         self.resolver.size()
+    }
+
+    /// Answers the node still owes: requests sent (or queued) and not yet answered, and the
+    /// `HelloAck` once the `Hello` has left the queue.
+    ///
+    /// The GRUB shim sends a new batch only when this is 0, so at most one of its TCP
+    /// segments is ever unacknowledged: GRUB 2.06's `tcp_send` (grub-core/net/tcp.c) appends
+    /// to its retransmission list without advancing `unack_last`, which dangles once the first
+    /// segment is acknowledged, and the next append then writes into freed memory. An answer
+    /// to every request means the node's TCP has acknowledged every byte sent.
+    #[must_use]
+    pub fn awaiting(&self) -> usize {
+        let hello = usize::from(self.state == State::Hello && self.tx_len == 0);
+        self.in_flight.iter().flatten().count() + hello
     }
 
     /// Whether every verified byte has been read.
