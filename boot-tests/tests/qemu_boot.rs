@@ -529,3 +529,105 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
         boot.wall.as_secs_f64()
     );
 }
+
+/// deboot.efi built with its `recovery` feature (not yet the default: see deboot-uefi's
+/// Cargo.toml for the size bar), with the default build's test apps: `DEBOOT_RECOVERY_EFI`
+/// names a prebuilt one, otherwise it is built once in `target/uefi-recovery`.
+fn recovery_images() -> boot_tests::Images {
+    let base = images();
+    let deboot = std::env::var_os("DEBOOT_RECOVERY_EFI").map_or_else(
+        || {
+            let root = boot_tests::repo_root();
+            let target_dir = root.join("target/uefi-recovery");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--release", "-p", "deboot-uefi", "--features", "recovery"])
+                .args(["--target", "x86_64-unknown-uefi", "--manifest-path"])
+                .arg(root.join("deboot-uefi/Cargo.toml"))
+                .current_dir(root.join("deboot-uefi"))
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .status()
+                .unwrap();
+            assert!(status.success(), "building deboot.efi with recovery failed");
+            target_dir.join("x86_64-unknown-uefi/release/deboot.efi")
+        },
+        std::path::PathBuf::from,
+    );
+    let size = std::fs::metadata(&deboot).map(|m| m.len()).unwrap_or(0);
+    eprintln!("figure: deboot.efi with recovery: {size} bytes");
+    boot_tests::Images {
+        deboot,
+        runner: base.runner.clone(),
+        payload: base.payload.clone(),
+    }
+}
+
+/// The references of `root`'s first `n` children (an intermediate chunk of `store`).
+fn children(store: &Store, root: &Reference, n: usize) -> Vec<ChunkAddress> {
+    let chunk = store.get_verified(root.address()).unwrap().unwrap();
+    (0..n)
+        .map(|i| ChunkAddress::from_slice(&chunk[8 + 32 * i..8 + 32 * (i + 1)]).unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "boots QEMU; run by .ci/run"]
+fn boots_a_medium_collection_with_chunks_no_node_has() {
+    let Some(fw) = firmware("boots_a_medium_collection_with_chunks_no_node_has") else {
+        return;
+    };
+    // As `swarm-relay import DIR` publishes it by default (Bee's MEDIUM).
+    let dir = TempDir::new("store");
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let payload = std::fs::read(&images().payload).unwrap();
+    let big = pseudo_random(BIG_LEN, 0x4ec0);
+    let (collection, refs) = import::import_collection_at(
+        &store,
+        &[("payload.efi", &payload), ("boot/initrd.img", &big)],
+        import::DEFAULT_LEVEL,
+    )
+    .unwrap();
+    // payload.efi (5 leaves under a MEDIUM root with 3 parities): its 2nd leaf. The initrd
+    // (2048 leaves, 18 groups): the first leaf of its 3rd group. No node has either.
+    let payload_leaf = children(&store, &refs[0], 2)[1];
+    let group = children(&store, &refs[1], 3)[2];
+    let initrd_leaf = children(&store, &Reference::plain(group), 1)[0];
+    let c = Collection {
+        dir,
+        store: Arc::new(store),
+        reference: collection.to_string(),
+        big,
+    };
+    let r = relay(
+        &c,
+        Faults {
+            withhold: [payload_leaf, initrd_leaf].into_iter().collect(),
+            ..Faults::default()
+        },
+    );
+    let options = format!(
+        "deboot.efi {} target=bzz://{reference}/payload.efi initrd=bzz://{reference}/boot/initrd.img \
+         -- {CMDLINE}",
+        node(&r),
+        reference = c.reference
+    );
+    let boot = Esp::new(&recovery_images(), &Configured::LoadOptions(&options)).boot(&fw, true);
+    eprintln!(
+        "--- serial ({:?}, status {:?}) ---\n{}\n---",
+        boot.wall, boot.status, boot.serial
+    );
+    assert_booted(&boot, &c);
+    for label in ["kernel", "initrd"] {
+        let line = format!(
+            "deboot: {label}: 1 chunk(s) no node had were rebuilt from parity or a root replica"
+        );
+        assert!(boot.serial.contains(&line), "no `{line}`");
+    }
+    assert!(r.stats().requests > 0);
+    eprintln!(
+        "figure: MEDIUM collection with 2 chunks withheld, recovered, wall time {:.2} s",
+        boot.wall.as_secs_f64()
+    );
+}

@@ -119,6 +119,13 @@ pub(crate) fn fetch(
     let mut resolver = Resolver::new(&target, min_index, &mut node_buf, &mut slots, &mut levels)
         .map_err(|e| fail(Status::INVALID_PARAMETER, format!("{label} {text}: {e}")))?;
     let bytes = run(driver, net, &mut resolver, text, label)?;
+    #[cfg(feature = "recovery")]
+    if resolver.recovered() > 0 {
+        println!(
+            "deboot: {label}: {} chunk(s) no node had were rebuilt from parity or a root replica (each verified)",
+            resolver.recovered()
+        );
+    }
     let feed = match (feed, resolver.feed_index()) {
         (Some((owner, topic)), Some(index)) => {
             println!(
