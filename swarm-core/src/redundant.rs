@@ -7,7 +7,13 @@
 //! point 3) before the intermediate chunk that names them (`span[7] = 0x80 + level`). The
 //! chunks reach the sink in Bee's creation order; at a level other than NONE the root's
 //! dispersed replicas (SOCs of [`REPLICAS_OWNER`](crate::soc::REPLICAS_OWNER)) follow it.
-//! Unencrypted trees only.
+//!
+//! [`RedundantSplitter::encrypted`] builds Bee's encrypted + redundancy trees (`Swarm-Encrypt`
+//! with a level): every leaf and intermediate chunk encrypted with its own key (64-byte data
+//! references, `B` = [`Level::max_data_refs`]`(true)`), the Reed–Solomon code over the stored
+//! ciphertexts, parity chunks unencrypted with 32-byte references. Bee draws its keys and
+//! padding at random, so its roots are reproducible only with the same keys (the vectors' key
+//! hook); the reader does not depend on them.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -29,11 +35,17 @@
 //! # Ok::<(), swarm_core::Error>(())
 //! ```
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use k256::ecdsa::SigningKey;
-use swarm_bmt::{chunk_address, ChunkAddress, ChunkSink, Span, MAX_PAYLOAD_LEN, SEGMENT_SIZE};
+use swarm_bmt::{
+    chunk_address, ChunkAddress, ChunkSink, Reference, Span, MAX_CHUNK_LEN, MAX_PAYLOAD_LEN,
+    SEGMENT_SIZE,
+};
+
+use crate::crypt::{encrypt_chunk, ENCRYPTED_REF_LEN, KEY_LEN};
 
 use crate::gf256::ReedSolomon;
 use crate::recovery::{replica_ids, SHARD_LEN};
@@ -41,15 +53,28 @@ use crate::redundancy::{Level, MAX_TREE_LEVELS};
 use crate::soc::{sign, MAX_SOC_LEN};
 use crate::Error;
 
-/// One buffered reference: the child's span, address and stored bytes (for the parity).
+/// One buffered reference: the child's span, address, key (encrypted trees) and stored bytes
+/// (for the parity).
 struct Entry {
     span: u64,
     address: ChunkAddress,
+    key: Option<[u8; KEY_LEN]>,
     chunk: Vec<u8>,
 }
 
+/// Where an encrypted tree's chunk keys come from.
+type KeySource<'k> = Box<dyn FnMut() -> [u8; KEY_LEN] + 'k>;
+/// What fills an encrypted chunk's ciphertext up to 4096 bytes.
+type Padding<'k> = Box<dyn FnMut(&mut [u8]) + 'k>;
+
+/// The key and padding sources of an encrypted tree.
+struct Encryption<'k> {
+    keys: KeySource<'k>,
+    padding: Padding<'k>,
+}
+
 /// A streaming writer of redundancy trees; see the [module docs](self).
-pub struct RedundantSplitter<S: ChunkSink> {
+pub struct RedundantSplitter<'k, S: ChunkSink> {
     level: Level,
     branching: usize,
     sink: S,
@@ -58,9 +83,10 @@ pub struct RedundantSplitter<S: ChunkSink> {
     levels: Vec<Vec<Entry>>,
     /// The codec of the last group shape (full groups share one).
     codec: Option<((usize, usize), ReedSolomon)>,
+    encryption: Option<Encryption<'k>>,
 }
 
-impl<S: ChunkSink> RedundantSplitter<S> {
+impl<'k, S: ChunkSink> RedundantSplitter<'k, S> {
     /// A writer at `level` handing every chunk to `sink`.
     pub fn new(level: Level, sink: S) -> Self {
         Self {
@@ -71,6 +97,45 @@ impl<S: ChunkSink> RedundantSplitter<S> {
             written: 0,
             levels: (0..=MAX_TREE_LEVELS).map(|_| Vec::new()).collect(),
             codec: None,
+            encryption: None,
+        }
+    }
+
+    /// A writer of an encrypted tree at `level` (Bee's `Swarm-Encrypt: true` with that
+    /// `Swarm-Redundancy-Level`): one key from `keys` per leaf and intermediate chunk, in
+    /// creation order, immediately before the chunk is encrypted (parity chunks draw none, as
+    /// in Bee); `padding` fills each ciphertext up to 4096 bytes (Bee: random bytes). Finish
+    /// it with [`finish_reference`](Self::finish_reference) to get the root's key too.
+    ///
+    /// ```
+    /// use swarm_bmt::ChunkAddress;
+    /// use swarm_core::redundancy::Level;
+    /// use swarm_core::redundant::RedundantSplitter;
+    ///
+    /// let mut k = 0u8;
+    /// let keys = move || { k += 1; [k; 32] };
+    /// let mut chunks = 0;
+    /// let sink = |_: &ChunkAddress, _: &[u8]| { chunks += 1; Ok(()) };
+    /// let mut s = RedundantSplitter::encrypted(Level::Medium, keys, |p: &mut [u8]| p.fill(0), sink);
+    /// s.write(&[7u8; 5000])?;
+    /// let root = s.finish_reference()?;
+    /// assert!(root.is_encrypted());
+    /// // 2 leaves, 3 parity chunks, the root, 2 replicas.
+    /// assert_eq!(chunks, 8);
+    /// # Ok::<(), swarm_core::Error>(())
+    /// ```
+    pub fn encrypted<K, P>(level: Level, keys: K, padding: P, sink: S) -> Self
+    where
+        K: FnMut() -> [u8; KEY_LEN] + 'k,
+        P: FnMut(&mut [u8]) + 'k,
+    {
+        Self {
+            branching: level.max_data_refs(true),
+            encryption: Some(Encryption {
+                keys: Box::new(keys),
+                padding: Box::new(padding),
+            }),
+            ..Self::new(level, sink)
         }
     }
 
@@ -93,11 +158,21 @@ impl<S: ChunkSink> RedundantSplitter<S> {
         Ok(())
     }
 
-    /// Stores the last leaf and every pending level; returns the root address.
+    /// Stores the last leaf and every pending level; returns the root address (of an
+    /// encrypted tree: without its key, see [`finish_reference`](Self::finish_reference)).
     ///
     /// # Errors
     /// As [`write`](Self::write).
-    pub fn finish(mut self) -> Result<ChunkAddress, Error> {
+    pub fn finish(self) -> Result<ChunkAddress, Error> {
+        self.finish_reference().map(|r| *r.address())
+    }
+
+    /// As [`finish`](Self::finish), returning the root reference: 64 bytes (address and key)
+    /// for an encrypted tree.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub fn finish_reference(mut self) -> Result<Reference, Error> {
         if !self.leaf.is_empty() || self.written == 0 {
             self.flush_leaf()?;
         }
@@ -125,7 +200,38 @@ impl<S: ChunkSink> RedundantSplitter<S> {
         if self.level != Level::None {
             self.replicate(&root)?;
         }
-        Ok(root.address)
+        Ok(match root.key {
+            Some(key) => Reference::encrypted(root.address, key),
+            None => Reference::plain(root.address),
+        })
+    }
+
+    /// Stores `span || payload` — encrypted with the next key in an encrypted tree — and
+    /// returns its entry.
+    fn store(&mut self, span: [u8; 8], payload: &[u8], total: u64) -> Result<Entry, Error> {
+        let (address, key, chunk) = match self.encryption.as_mut() {
+            Some(enc) => {
+                let key = (enc.keys)();
+                let mut out = [0u8; MAX_CHUNK_LEN];
+                let span = Span(u64::from_le_bytes(span));
+                let address = encrypt_chunk(&key, span, payload, &mut enc.padding, &mut out)?;
+                (address, Some(key), out.to_vec())
+            }
+            None => {
+                let address = chunk_address(&span, payload)?;
+                let mut chunk = Vec::with_capacity(8 + payload.len());
+                chunk.extend_from_slice(&span);
+                chunk.extend_from_slice(payload);
+                (address, None, chunk)
+            }
+        };
+        self.put(&address, &chunk)?;
+        Ok(Entry {
+            span: total,
+            address,
+            key,
+            chunk,
+        })
     }
 
     fn put(&mut self, address: &ChunkAddress, chunk: &[u8]) -> Result<(), Error> {
@@ -134,20 +240,11 @@ impl<S: ChunkSink> RedundantSplitter<S> {
 
     fn flush_leaf(&mut self) -> Result<(), Error> {
         let span = self.leaf.len() as u64;
-        let mut chunk = Vec::with_capacity(8 + self.leaf.len());
-        chunk.extend_from_slice(&span.to_le_bytes());
-        chunk.extend_from_slice(&self.leaf);
-        let address = chunk_address(&span.to_le_bytes(), &self.leaf)?;
+        let leaf = core::mem::take(&mut self.leaf);
+        let entry = self.store(span.to_le_bytes(), &leaf, span)?;
+        self.leaf = leaf;
         self.leaf.clear();
-        self.put(&address, &chunk)?;
-        self.push(
-            0,
-            Entry {
-                span,
-                address,
-                chunk,
-            },
-        )
+        self.push(0, entry)
     }
 
     fn push(&mut self, l: usize, e: Entry) -> Result<(), Error> {
@@ -166,7 +263,8 @@ impl<S: ChunkSink> RedundantSplitter<S> {
     fn wrap(&mut self, l: usize) -> Result<(), Error> {
         let entries = core::mem::take(self.levels.get_mut(l).ok_or(Error::ChunkNotFound)?);
         let n = entries.len();
-        let p = self.level.parities(n, false);
+        let encrypted = self.encryption.is_some();
+        let p = self.level.parities(n, encrypted);
         let mut parity_refs = Vec::with_capacity(p);
         if p > 0 {
             if self
@@ -199,26 +297,18 @@ impl<S: ChunkSink> RedundantSplitter<S> {
                 *b = 0x80 + self.level.as_u8();
             }
         }
-        let mut payload = Vec::with_capacity((n + p) * SEGMENT_SIZE);
+        let mut payload = Vec::with_capacity(n * ENCRYPTED_REF_LEN + p * SEGMENT_SIZE);
         for e in &entries {
             payload.extend_from_slice(&e.address.0);
+            if let Some(key) = &e.key {
+                payload.extend_from_slice(key);
+            }
         }
         for a in &parity_refs {
             payload.extend_from_slice(&a.0);
         }
-        let address = chunk_address(&span_bytes, &payload)?;
-        let mut chunk = Vec::with_capacity(8 + payload.len());
-        chunk.extend_from_slice(&span_bytes);
-        chunk.extend_from_slice(&payload);
-        self.put(&address, &chunk)?;
-        self.push(
-            l + 1,
-            Entry {
-                span,
-                address,
-                chunk,
-            },
-        )
+        let entry = self.store(span_bytes, &payload, span)?;
+        self.push(l + 1, entry)
     }
 
     /// Stores the root's dispersed replicas: SOCs of the replicas owner (private key

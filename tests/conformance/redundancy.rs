@@ -254,6 +254,75 @@ fn writer_builds_bees_redundancy_trees() {
     assert!(replicas >= 2 * 30, "{replicas}");
 }
 
+/// Our writer rebuilds every encrypted tree of `trees.json` exactly, given Bee's keys (the
+/// vectors' key hook `keccak256("deboot-key" || u32be(k))`, zero padding): the 64-byte root
+/// reference, every CAC in Bee's creation order with Bee's bytes, and the replica addresses
+/// (their SOC bytes are not shipped for these vectors).
+#[test]
+fn writer_builds_bees_encrypted_redundancy_trees() {
+    use swarm_core::redundancy::Level;
+    use swarm_core::redundant::RedundantSplitter;
+    let doc = load_json("bee-go/redundancy/trees.json");
+    let (mut trees, mut chunks) = (0, 0);
+    for v in vectors(&doc)
+        .iter()
+        .filter(|v| v["encrypted"].as_bool().unwrap())
+    {
+        let name = str_of(v, "name");
+        let level = Level::from_u8(u64_of(v, "level") as u8).unwrap();
+        let data = xorshift32(u64_of(v, "seed") as u32, u64_of(v, "length") as usize);
+        let mut puts: Vec<(ChunkAddress, Vec<u8>)> = Vec::new();
+        let mut k = 0u32;
+        let keys = move || {
+            let mut m = b"deboot-key".to_vec();
+            m.extend_from_slice(&k.to_be_bytes());
+            k += 1;
+            swarm_bmt::keccak256(&m)
+        };
+        let mut s = RedundantSplitter::encrypted(
+            level,
+            keys,
+            |p: &mut [u8]| p.fill(0),
+            |a: &ChunkAddress, c: &[u8]| {
+                puts.push((*a, c.to_vec()));
+                Ok(())
+            },
+        );
+        for part in data.chunks(3000) {
+            s.write(part).unwrap();
+        }
+        let root = s.finish_reference().unwrap();
+        assert!(root.is_encrypted());
+        assert_eq!(root.to_string(), str_of(v, "reference"), "{name}");
+        let order = v["creation_order"].as_array().unwrap();
+        let count = 1usize << level.as_u8();
+        assert_eq!(puts.len(), order.len() + count, "{name}");
+        for (i, c) in order.iter().enumerate() {
+            assert_eq!(puts[i].0.to_string(), str_of(c, "address"), "{name} #{i}");
+            let bee = load_bytes(&format!("bee-go/redundancy/chunks/{}", puts[i].0));
+            assert!(puts[i].1 == bee, "{name} #{i} bytes");
+            chunks += 1;
+        }
+        let ours: Vec<String> = puts[order.len()..]
+            .iter()
+            .map(|(a, _)| a.to_string())
+            .collect();
+        let bee: Vec<String> = v["replicas"]["replicas_in_bee_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| str_of(r, "address").to_string())
+            .collect();
+        assert_eq!(ours, bee, "{name}: replicas in Bee's order");
+        for (a, bytes) in &puts[order.len()..] {
+            assert_eq!(*Soc::verify(a, bytes).unwrap().owner(), REPLICAS_OWNER);
+        }
+        trees += 1;
+    }
+    assert_eq!(trees, 4);
+    assert!(chunks > 400, "{chunks}");
+}
+
 /// The resolver (what `fetch` drives) counts the chunks its joiners rebuilt.
 #[test]
 fn resolver_counts_recovered_chunks() {
