@@ -13,7 +13,7 @@ RUSTC_BOOTSTRAP=1 cargo build --release
 lib=$CARGO_TARGET_DIR/x86_64-unknown-none/release/libdeboot_grub.a
 out=${1:-$CARGO_TARGET_DIR/deboot-grub-core.o}
 api=(deboot_grub_open deboot_grub_close deboot_grub_transmit deboot_grub_sent deboot_grub_receive
-     deboot_grub_read deboot_grub_size deboot_grub_finished deboot_grub_error deboot_grub_awaiting
+     deboot_grub_read deboot_grub_size deboot_grub_finished deboot_grub_error deboot_grub_may_send
      deboot_grub_hash_new deboot_grub_hash_write deboot_grub_hash_finish deboot_grub_hash_free)
 # One output section per kind (the per-function sections of the Rust objects merged): fewer
 # section headers and relocation sections, so a smaller .mod; GRUB loads them all the same.

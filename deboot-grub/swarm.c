@@ -62,7 +62,7 @@ extern int deboot_grub_receive (struct deboot_grub *h, const grub_uint8_t *data,
 extern grub_ssize_t deboot_grub_read (struct deboot_grub *h, grub_uint8_t *buf, grub_size_t len);
 extern grub_int64_t deboot_grub_size (const struct deboot_grub *h);
 extern int deboot_grub_finished (const struct deboot_grub *h);
-extern grub_size_t deboot_grub_awaiting (const struct deboot_grub *h);
+extern int deboot_grub_may_send (const struct deboot_grub *h);
 extern grub_size_t deboot_grub_error (const struct deboot_grub *h, char *buf, grub_size_t len);
 extern struct deboot_grub_hash *deboot_grub_hash_new (void);
 extern int deboot_grub_hash_write (struct deboot_grub_hash *h, const grub_uint8_t *data, grub_size_t len);
@@ -137,12 +137,13 @@ swarm_fail (swarm_data_t data, const char *why)
   data->sock = 0;
 }
 
-/* Sends what the core has queued (the handshake, then a batch of chunk requests), but only
-   once the node has answered everything sent before: then its TCP has acknowledged all our
-   segments, and GRUB 2.06's TCP never holds more than one unacknowledged segment of ours.
-   Its tcp_send() appends to the retransmission list without advancing unack_last, which
-   dangles after the first acknowledgement: a second outstanding segment would make the
-   next send write into freed memory (seen as "free magic is broken" and a crash).  */
+/* Sends what the core has queued (the handshake, then a batch of chunk requests, at most
+   one TCP segment), but only once the node has answered a request of the batch sent before:
+   then its TCP has acknowledged all our segments, and GRUB 2.06's TCP never holds more than
+   one unacknowledged segment of ours.  Its tcp_send() appends to the retransmission list
+   without advancing unack_last, which dangles after the first acknowledgement: a second
+   outstanding segment would make the next send write into freed memory (seen as "free
+   magic is broken" and a crash).  */
 static void
 swarm_send (swarm_data_t data)
 {
@@ -153,7 +154,7 @@ swarm_send (swarm_data_t data)
 
   if (!data->sock || data->failed)
     return;
-  if (deboot_grub_awaiting (data->h) > 0)
+  if (!deboot_grub_may_send (data->h))
     return;
   if (data->file->device->net->packs.count >= SWARM_MAX_QUEUED)
     return;

@@ -189,15 +189,15 @@ pub unsafe extern "C" fn deboot_grub_size(h: *const Handle) -> i64 {
         .unwrap_or(-1)
 }
 
-/// Answers the node still owes ([`Session::awaiting`]): send the next
-/// [`deboot_grub_transmit`] bytes only when this is 0.
+/// 1 when the next [`deboot_grub_transmit`] bytes may be sent ([`session::Session::may_send`]:
+/// the node has answered the last batch sent), else 0.
 ///
 /// # Safety
 /// `h` is live.
 #[no_mangle]
-pub unsafe extern "C" fn deboot_grub_awaiting(h: *const Handle) -> usize {
+pub unsafe extern "C" fn deboot_grub_may_send(h: *const Handle) -> i32 {
     // SAFETY: the caller passes a live handle.
-    unsafe { &*h }.session.awaiting()
+    i32::from(unsafe { &*h }.session.may_send())
 }
 
 /// 1 when every verified byte has been read, else 0.

@@ -10,8 +10,9 @@ use swarm_net::codec::{self, Message, MAGIC, MAX_FRAME_LEN, PROTOCOL_VERSION};
 /// The most requests this session keeps in flight (bounded further by the server's
 /// `HelloAck.max_in_flight`).
 pub const MAX_IN_FLIGHT: usize = 32;
-/// Bytes of queued requests: the `Hello` and a full window of `GetChunk` frames (38 B each).
-pub const TX_LEN: usize = 2048;
+/// Bytes of queued requests (a full window of `GetChunk` frames, 38 B each), kept below one
+/// TCP segment even at IPv6's minimum MTU (GRUB splits larger sends; see [`Session::may_send`]).
+pub const TX_LEN: usize = 1200;
 
 /// Why a session failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,11 @@ pub struct Session<'m> {
     window: usize,
     next_id: u32,
     state: State,
+    /// The first request id in the queued bytes (not yet sent).
+    queued_from: Option<u32>,
+    /// The last batch sent and not yet confirmed by an answer: its first request id, or 0
+    /// for the `Hello`.
+    unconfirmed: Option<u32>,
 }
 
 impl<'m> Session<'m> {
@@ -62,6 +68,8 @@ impl<'m> Session<'m> {
             window: 0,
             next_id: 1,
             state: State::Hello,
+            queued_from: None,
+            unconfirmed: None,
         };
         let hello = Message::Hello {
             id: 0,
@@ -104,18 +112,18 @@ impl<'m> Session<'m> {
         self.resolver.size()
     }
 
-    /// Answers the node still owes: requests sent (or queued) and not yet answered, and the
-    /// `HelloAck` once the `Hello` has left the queue.
+    /// Whether the next [`Session::transmit`] bytes may be sent now: the node has answered
+    /// a request of the last batch sent (or the `Hello`), so it has received that batch, and
+    /// its TCP has acknowledged every byte sent so far.
     ///
-    /// The GRUB shim sends a new batch only when this is 0, so at most one of its TCP
-    /// segments is ever unacknowledged: GRUB 2.06's `tcp_send` (grub-core/net/tcp.c) appends
-    /// to its retransmission list without advancing `unack_last`, which dangles once the first
-    /// segment is acknowledged, and the next append then writes into freed memory. An answer
-    /// to every request means the node's TCP has acknowledged every byte sent.
+    /// The GRUB shim sends only then, so at most one of its TCP segments is ever
+    /// unacknowledged (a batch is at most [`TX_LEN`] bytes, one segment): GRUB 2.06's
+    /// `tcp_send` (grub-core/net/tcp.c) appends to its retransmission list without advancing
+    /// `unack_last`, which dangles once the first segment is acknowledged, and the next append
+    /// then writes into freed memory.
     #[must_use]
-    pub fn awaiting(&self) -> usize {
-        let hello = usize::from(self.state == State::Hello && self.tx_len == 0);
-        self.in_flight.iter().flatten().count() + hello
+    pub const fn may_send(&self) -> bool {
+        self.unconfirmed.is_none()
     }
 
     /// Whether every verified byte has been read.
@@ -138,6 +146,9 @@ impl<'m> Session<'m> {
         let n = n.min(self.tx_len);
         self.tx.copy_within(n..self.tx_len, 0);
         self.tx_len -= n;
+        if n > 0 && self.tx_len == 0 {
+            self.unconfirmed = Some(self.queued_from.take().unwrap_or(0));
+        }
     }
 
     fn fill_window(&mut self) {
@@ -150,6 +161,9 @@ impl<'m> Session<'m> {
             };
             let id = self.next_id;
             self.next_id = self.next_id.wrapping_add(1).max(1);
+            if self.queued_from.is_none() {
+                self.queued_from = Some(id);
+            }
             let m = Message::GetChunk {
                 id,
                 address: *address.as_bytes(),
@@ -206,6 +220,7 @@ impl<'m> Session<'m> {
             let buf = self.rx.get(..self.rx_len).unwrap_or_default();
             let used = match codec::decode(buf) {
                 Ok(Some((m, used))) => {
+                    confirm(&mut self.unconfirmed, &m);
                     let r = handle(
                         &mut self.resolver,
                         &mut self.in_flight,
@@ -290,5 +305,21 @@ fn handle(
             Err(SessionError::Refused(code))
         }
         _ => Err(SessionError::Protocol),
+    }
+}
+
+/// An answer to the last batch sent (or to the `Hello`) confirms it: see
+/// [`Session::may_send`]. Request ids only grow (a wrap after 2^32 requests would only delay
+/// confirmation, never confirm early).
+fn confirm(unconfirmed: &mut Option<u32>, m: &Message<'_>) {
+    let answered = match *m {
+        Message::Chunk { id, .. } | Message::NotFound { id } => Some(id),
+        Message::HelloAck { .. } => Some(0),
+        _ => None,
+    };
+    if let (Some(id), Some(first)) = (answered, *unconfirmed) {
+        if (first == 0 && id == 0) || (first != 0 && id >= first) {
+            *unconfirmed = None;
+        }
     }
 }

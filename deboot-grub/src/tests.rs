@@ -99,6 +99,10 @@ fn fetch(
     let mut buf = [0u8; 5000];
     for _ in 0..10_000 {
         let mut len = 0;
+        // As the GRUB shim: send only once the last batch has been answered.
+        // SAFETY: a live handle.
+        let may_send = unsafe { deboot_grub_may_send(h) };
+        assert_eq!(may_send, 1, "every batch is answered");
         // SAFETY: a live handle; the bytes are copied before the next call.
         let tx =
             unsafe { std::slice::from_raw_parts(deboot_grub_transmit(h, &mut len), len) }.to_vec();
@@ -243,4 +247,41 @@ fn the_hash_api_gives_swarm_references() {
     assert_eq!(r, -1);
     // SAFETY: NULL is allowed.
     unsafe { deboot_grub_hash_free(core::ptr::null_mut()) };
+}
+
+#[test]
+fn a_batch_may_be_sent_only_once_the_last_one_is_answered() {
+    let data = pseudo(300_000);
+    let (root, chunks) = store(&data);
+    let (mut node, mut slots, mut levels) = (
+        std::vec![0u8; MAX_NODE_LEN],
+        std::vec![Slot::default(); WINDOW],
+        std::vec![TreeLevel::default(); MAX_TREE_LEVELS],
+    );
+    let target: Target = std::format!("bytes://{root}").parse().unwrap();
+    let mut s = Session::for_target(&target, &mut node, &mut slots, &mut levels).unwrap();
+    let mut answered = 0;
+    assert!(s.may_send(), "nothing sent yet");
+    // The Hello: unconfirmed until the HelloAck.
+    let hello = s.transmit().to_vec();
+    s.sent(hello.len());
+    assert!(!s.may_send(), "the Hello is unanswered");
+    assert!(s.transmit().is_empty(), "no requests before the HelloAck");
+    s.receive(&serve(&hello, &chunks, &mut answered, None))
+        .unwrap();
+    assert!(s.may_send(), "the HelloAck answers the Hello");
+    // The root, then a batch of leaves: unconfirmed until the first answer's last byte.
+    for _ in 0..2 {
+        let batch = s.transmit().to_vec();
+        assert!(!batch.is_empty() && batch.len() <= session::TX_LEN);
+        s.sent(batch.len());
+        assert!(!s.may_send(), "the batch is unanswered");
+        let reply = serve(&batch, &chunks, &mut answered, None);
+        let (_, first) = codec::decode(&reply).unwrap().unwrap();
+        s.receive(&reply[..first - 1]).unwrap();
+        assert!(!s.may_send(), "a partial answer confirms nothing");
+        s.receive(&reply[first - 1..first]).unwrap();
+        assert!(s.may_send(), "one whole answer confirms the batch");
+        s.receive(&reply[first..]).unwrap();
+    }
 }
