@@ -6,6 +6,8 @@
 //! - `chainloader (swarm,…)/bzz/<ref>/payload.efi` boots the test payload, and `swarm_verify`
 //!   recomputes a memdisk file's Swarm reference (right and wrong reference);
 //! - `chainloader (swarm,…)/feed/<owner>/<topic>/payload.efi` boots the feed's newest update;
+//! - `linux (swarm,…)/bzz/<ref>/boot/vmlinuz` and `initrd (swarm,…)/…` boot Debian's kernel
+//!   to a test `/init` (the kernel from `boot_tests::linux_kernel`, as in `qemu_boot.rs`);
 //! - bad input: a relay that corrupts every chunk, one that corrupts a chunk in the middle of
 //!   a file, a path not in the manifest, an unreachable node, a node that answers garbage, a
 //!   path GRUB's device cannot map: each is one `error:` line, `$?` non-zero, nothing booted;
@@ -55,7 +57,7 @@ const SCRIPT_DONE: i32 = (0x10 << 1) | 1;
 const PRELOAD: &str = "swarm efinet http";
 /// Modules in the memdisk.
 const INSTALL: &str =
-    "normal configfile echo test iorw serial terminal memdisk tar chain efinet http net swarm";
+    "normal configfile echo test iorw serial terminal memdisk tar chain linux efinet http net swarm";
 const GRUB_CFG_HEAD: &str = "serial --unit=0 --speed=115200\nterminal_input serial\n\
                              terminal_output serial\nnet_bootp\n";
 /// The throughput file.
@@ -400,6 +402,68 @@ fn grub_boots_the_newest_feed_update_through_the_swarm_device() {
     assert_payload_booted(&boot);
     eprintln!(
         "figure: GRUB (swarm,…)/feed/… chainloader -> payload, wall time {:.2} s",
+        boot.wall.as_secs_f64()
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU with Debian's kernel (~70 MB apt-get download once); run by .ci/run"]
+fn grub_boots_linux_and_its_initrd_from_the_swarm_device() {
+    let test = "grub_native_linux";
+    let Some(s) = setup(test) else { return };
+    let tmp = TempDir::new("grub-native-linux");
+    let (Some(kernel), Some(init)) = (
+        boot_tests::linux_kernel(),
+        boot_tests::linux_init(tmp.path()),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: kernel package or static init unavailable"
+        );
+        eprintln!("{test}: skipped (kernel package or static init unavailable)");
+        return;
+    };
+    let content = tmp.path().join("content");
+    std::fs::create_dir_all(content.join("boot")).unwrap();
+    std::fs::copy(&kernel, content.join("boot/vmlinuz")).unwrap();
+    std::fs::write(
+        content.join("boot/initrd.img"),
+        boot_tests::initramfs(&init),
+    )
+    .unwrap();
+    let store = Store::open(tmp.path().join("db")).unwrap();
+    let reference = import::import_paths(&store, &[content]).unwrap()[0].to_string();
+    let r = Relay::bind(
+        "127.0.0.1:0",
+        Backend::Store(Arc::new(store)),
+        Config::default(),
+    )
+    .unwrap();
+    let dev = device(&r);
+    let script = format!(
+        "insmod linux\n\
+         linux {dev}/bzz/{reference}/boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
+         echo \"RESULT linux $?\"\n\
+         initrd {dev}/bzz/{reference}/boot/initrd.img\n\
+         echo \"RESULT initrd $?\"\n\
+         boot\n\
+         outb 0xf4 0x11\n"
+    );
+    let boot = boot_grub(&s, &script, &[]);
+    assert_eq!(result(&boot, "linux"), Some(0), "linux failed");
+    assert_eq!(result(&boot, "initrd"), Some(0), "initrd failed");
+    assert_eq!(
+        boot.status,
+        Some(boot_tests::LINUX_INIT_STATUS),
+        "/init did not end QEMU"
+    );
+    assert!(
+        boot.serial.contains(boot_tests::LINUX_INIT_MARKER),
+        "no /init marker"
+    );
+    eprintln!(
+        "figure: GRUB linux + initrd from (swarm,…), {} byte kernel, to /init: wall time {:.2} s",
+        std::fs::metadata(&kernel).unwrap().len(),
         boot.wall.as_secs_f64()
     );
 }
