@@ -11,8 +11,9 @@
 //! ```text
 //!   depth 0   [root]                      one intermediate chunk per level is being handed
 //!   depth 1   [I₀ head][I₁ prefetched]    out; the next one at the same level is fetched
-//!   depth 2   [J₀ head][J₁ prefetched]    ahead, so leaf requests run on across chunk
-//!   leaves    slot ring: L₀ L₁ … L_{W-1}   boundaries; leaves wait in W slots until read
+//!   depth 2   [J₀ head][J₁][J₂][J₃]…      ahead (the deepest level further, in the frames
+//!   leaves    slot ring: L₀ L₁ … L_{W-1}   of unused levels), so leaf requests run on across
+//!                                         chunk boundaries; leaves wait in W slots until read
 //! ```
 //!
 //! Requests are issued in file order: for each level top-down, the next intermediate child of
@@ -47,7 +48,10 @@
 //! # Memory
 //! Everything lives in memory the caller lends: `W` [`Slot`]s (one leaf each) and `L`
 //! [`TreeLevel`]s (two intermediate chunks each: the one being read and the one prefetched
-//! after it). [`footprint`] gives the exact total; [`Buffers`] holds both in one value.
+//! after it). The deepest level of intermediate chunks (whose children are leaves) also uses
+//! the levels the tree does not need, to fetch up to `2·(⌈W/B⌉ + 1)` of its chunks ahead, so
+//! a window wider than one chunk's `B` leaves stays full on a slow link. [`footprint`] gives
+//! the exact total; [`Buffers`] holds both in one value.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -98,15 +102,19 @@ use crate::{Error, Retrieval};
 /// size plus the memory lent to it,
 /// `size_of::<Joiner>() + window·size_of::<Slot>() + levels·size_of::<TreeLevel>()`.
 ///
-/// On 64-bit targets that is `1264 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
+/// On 64-bit targets that is `1272 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
 /// leaf and its reference; a level is two 4096-byte intermediate chunks and their state); with
-/// the `recovery` feature `1416 + 4184·window + 12712·levels` (a level keeps a third chunk, as
+/// the `recovery` feature `1424 + 4184·window + 12712·levels` (a level keeps a third chunk, as
 /// a chunk stays until all its children arrived, its references being the sibling group a
 /// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
 /// on the heap (at most `recovery::MAX_GROUP_BYTES` = 525 312 bytes of shards). It
 /// does not depend on the file: a 64 MiB file and a 1 TiB file cost the same. A tree of `h`
 /// levels (the root's included; `h = 2` up to 64 MiB, `h = 3` up to 8 GiB, 7 for the largest
-/// file) needs `levels >= h`.
+/// file) needs `levels >= h`. Levels lent beyond `h` are not wasted: the deepest level of
+/// intermediate chunks uses their frames to fetch further ahead (up to `2·(⌈window/B⌉ + 1)`
+/// chunks, `B` = 128 references per chunk, 64 encrypted), which a window of more than `B`
+/// leaves needs to keep that many requests outstanding across chunk boundaries on a slow
+/// link; with `levels = h` it fetches one chunk ahead (two with `recovery`).
 #[must_use]
 pub const fn footprint(window: usize, levels: usize) -> usize {
     size_of::<Joiner<'static>>() + window * size_of::<Slot>() + levels * size_of::<TreeLevel>()
@@ -123,6 +131,8 @@ pub struct Joiner<'m> {
     size: Option<u64>,
     level: Level,
     branching: usize,
+    /// Levels of intermediate chunks the tree has (the root's included), once it is known.
+    depth: usize,
     failed: Option<Error>,
     outstanding: usize,
     /// File offset of the next leaf to request.
@@ -156,6 +166,9 @@ struct Rec {
     replica_out: Option<ChunkAddress>,
     /// Requests of a finished group still unanswered: their answers are dropped.
     stale: alloc::vec::Vec<ChunkAddress>,
+    /// Whether some destination may be lost (no node had it): only then is there a group
+    /// to look for, so the common path does not scan the destinations on every poll.
+    lost: bool,
 }
 
 #[cfg(feature = "recovery")]
@@ -170,6 +183,7 @@ impl Rec {
         replica_next: 0,
         replica_out: None,
         stale: alloc::vec::Vec::new(),
+        lost: false,
     };
 }
 
@@ -287,6 +301,7 @@ impl<'m> Joiner<'m> {
             size: None,
             level: Level::None,
             branching: 0,
+            depth: 0,
             failed: None,
             outstanding: 0,
             next_leaf: 0,
@@ -428,6 +443,7 @@ impl<'m> Joiner<'m> {
         let (start, end) = self.clip(real)?;
         self.level = level;
         self.branching = branching;
+        self.depth = needed;
         self.start = start;
         self.end = end;
         let tree = self.tree();
@@ -568,8 +584,16 @@ impl<'m> Joiner<'m> {
         // Fill and check every destination, marking them filled; then all become ready, or,
         // if one failed, all go back to pending.
         let mut result = Ok(());
+        // The destinations found, so the commit below need not search again (it does when
+        // more identical chunks wait than this holds).
+        let mut found = [None; 8];
+        let mut n_found = 0;
         let mut m = Matches::new(self, address);
         while let Some(dest) = m.next(self, address) {
+            if let Some(f) = found.get_mut(n_found) {
+                *f = Some(dest);
+            }
+            n_found += 1;
             let filled = match dest {
                 Dest::Slot(i) => self
                     .slots
@@ -592,7 +616,20 @@ impl<'m> Joiner<'m> {
         }
         let mut m = Matches::new(self, address);
         let mut committed = 0;
-        while let Some(dest) = m.next(self, address) {
+        let mut i = 0;
+        loop {
+            let dest = if n_found <= found.len() {
+                let Some(Some(dest)) = found.get(i).copied() else {
+                    break;
+                };
+                i += 1;
+                dest
+            } else {
+                let Some(dest) = m.next(self, address) else {
+                    break;
+                };
+                dest
+            };
             let state = match dest {
                 Dest::Slot(i) => self.slots.get_mut(i).map(|s| &mut s.state),
                 Dest::Frame(d, k) => self
@@ -638,18 +675,38 @@ impl<'m> Joiner<'m> {
         Ok(())
     }
 
+    /// Frames the deepest level of intermediate chunks may hold: the chunks whose leaves are
+    /// outstanding (up to `⌈W/B⌉ + 1` of them) and as many again fetched ahead, so a new one
+    /// is requested a whole window of leaves before it is needed and the leaf requests run on
+    /// across chunk boundaries at any latency; at least [`FRAMES`], and at most what the
+    /// levels the tree does not need add (see [`footprint`]).
+    fn prefetch(&self) -> usize {
+        let per_chunk = self.branching.max(1);
+        let ahead = self.slots.len().div_ceil(per_chunk) + 1;
+        (2 * ahead).max(FRAMES)
+    }
+
     /// Creates the next destination, if any can be created now.
     fn hand_out(&mut self) -> Result<HandOut, Error> {
         let tree = self.tree();
         let ref_len = tree.ref_len();
         // Intermediate chunks first, top-down: they keep the leaf requests flowing.
-        for d in 0..self.levels.len() {
+        let depth = self.depth;
+        let cap = self.prefetch();
+        for d in 0..depth {
+            if d + 1 == depth {
+                // The deepest ring: its children are leaves; only free what is finished.
+                let levels = self.levels.get_mut(d..).unwrap_or_default();
+                Ring::new(levels, cap).pop_finished();
+                continue;
+            }
             let (upper, lower) = self.levels.split_at_mut(d + 1);
             let Some(level) = upper.last_mut() else {
                 continue;
             };
-            level.pop_finished();
-            let Some((_k, head)) = level.ready_head() else {
+            let mut ring = Ring::new(core::slice::from_mut(level), FRAMES);
+            ring.pop_finished();
+            let Some((_r, head)) = ring.ready_head() else {
                 continue;
             };
             let i = head.next;
@@ -659,13 +716,22 @@ impl<'m> Joiner<'m> {
             }
             let reference = head.child(i, ref_len)?;
             let offset = head.child_offset(i);
-            let Some(next_level) = lower.first_mut() else {
+            // The deepest level of intermediate chunks also has the levels the tree does not
+            // need: it prefetches that much further ahead.
+            let lower = if d + 2 == depth {
+                lower
+            } else {
+                lower.get_mut(..1).unwrap_or_default()
+            };
+            let lower_cap = if d + 2 == depth { cap } else { FRAMES };
+            let mut next_ring = Ring::new(lower, lower_cap);
+            if next_ring.levels.is_empty() {
                 return Err(Error::TreeTooDeep {
                     levels: d + 2,
                     max: d + 1,
                 });
-            };
-            let Some(frame) = next_level.push() else {
+            }
+            let Some(frame) = next_ring.push() else {
                 continue;
             };
             frame.state = State::Pending;
@@ -675,7 +741,7 @@ impl<'m> Joiner<'m> {
             #[cfg(feature = "recovery")]
             {
                 frame.pending = 0;
-                frame.up = Up::new(d, _k, i);
+                frame.up = Up::new(d, _r, i);
                 head.pending += 1;
             }
             head.next += 1;
@@ -685,10 +751,21 @@ impl<'m> Joiner<'m> {
         if self.ring_len >= self.slots.len() {
             return Ok(HandOut::Idle);
         }
-        for d in (0..self.levels.len()).rev() {
-            let Some((_k, head)) = self.levels.get_mut(d).and_then(TreeLevel::ready_head) else {
+        for d in (0..depth).rev() {
+            let Some(levels) = self.levels.get_mut(d..) else {
                 continue;
             };
+            let levels = if d + 1 == depth {
+                levels
+            } else {
+                levels.get_mut(..1).unwrap_or_default()
+            };
+            let mut ring = Ring::new(levels, cap);
+            let Some((r, head)) = ring.ready_head() else {
+                continue;
+            };
+            // Storage coordinates of the parent: level `d + r / FRAMES`, frame `r % FRAMES`.
+            let (_pd, _pk) = (d + r / FRAMES, r % FRAMES);
             let i = head.next;
             let section = head.section(i);
             let offset = head.child_offset(i);
@@ -719,7 +796,7 @@ impl<'m> Joiner<'m> {
             slot.len = section;
             #[cfg(feature = "recovery")]
             {
-                slot.up = Up::new(d, _k, i);
+                slot.up = Up::new(_pd, _pk, i);
             }
             if let Some(from) = twin {
                 // The same leaf already arrived and waits to be read: copy it.
@@ -795,7 +872,7 @@ impl Retrieval for Joiner<'_> {
         }
         // Each pass creates one destination; joined ones need no request, so try again (at
         // most one pass per slot and tree frame).
-        for _ in 0..=self.slots.len() + 2 * self.levels.len() {
+        for _ in 0..=self.slots.len() + (FRAMES + 1) * self.levels.len() {
             if self.outstanding >= self.slots.len() {
                 return None;
             }
@@ -995,54 +1072,100 @@ impl TreeLevel {
         self.head = 0;
         self.len = 0;
     }
+}
+
+/// The frames of one depth of the tree as one ring: the [`TreeLevel`]s lent for that depth
+/// (one; for the deepest level of intermediate chunks, every level the tree does not need),
+/// whose position and length live in the first of them. Ring position `r` is frame
+/// `r % FRAMES` of level `r / FRAMES` of the slice.
+struct Ring<'a> {
+    levels: &'a mut [TreeLevel],
+    /// Frames in use at most (at most `levels.len() * FRAMES`).
+    cap: usize,
+}
+
+impl<'a> Ring<'a> {
+    fn new(levels: &'a mut [TreeLevel], cap: usize) -> Self {
+        let cap = cap.clamp(1, levels.len() * FRAMES);
+        Self { levels, cap }
+    }
+
+    fn size(&self) -> usize {
+        self.levels.len() * FRAMES
+    }
+
+    fn head(&self) -> (usize, usize) {
+        self.levels.first().map_or((0, 0), |l| (l.head, l.len))
+    }
+
+    fn set_head(&mut self, head: usize, len: usize) {
+        if let Some(l) = self.levels.first_mut() {
+            l.head = head;
+            l.len = len;
+        }
+    }
+
+    fn frame(&self, r: usize) -> Option<&Frame> {
+        self.levels.get(r / FRAMES)?.frames.get(r % FRAMES)
+    }
+
+    fn frame_mut(&mut self, r: usize) -> Option<&mut Frame> {
+        self.levels.get_mut(r / FRAMES)?.frames.get_mut(r % FRAMES)
+    }
 
     /// Drops the oldest frame while every child of it has been handed out (and, with
     /// `recovery`, has arrived).
     fn pop_finished(&mut self) {
-        while self.len > 0 {
-            let Some(head) = self.frames.get_mut(self.head) else {
-                return;
+        let size = self.size();
+        let (mut head, mut len) = self.head();
+        while len > 0 {
+            let Some(f) = self.frame_mut(head) else {
+                break;
             };
-            if head.state != State::Ready || head.next < head.end {
-                return;
+            if f.state != State::Ready || f.next < f.end {
+                break;
             }
             #[cfg(feature = "recovery")]
-            if head.pending > 0 {
-                return;
+            if f.pending > 0 {
+                break;
             }
-            head.state = State::Free;
-            self.head = (self.head + 1) % FRAMES;
-            self.len -= 1;
+            f.state = State::Free;
+            head = (head + 1) % size;
+            len -= 1;
         }
+        self.set_head(head, len);
     }
 
-    /// The first chunk in order that still has children to hand out, with its frame index, if
-    /// it has arrived.
+    /// The first chunk in order that still has children to hand out, with its ring position,
+    /// if it has arrived.
     fn ready_head(&mut self) -> Option<(usize, &mut Frame)> {
+        let size = self.size();
+        let (head, len) = self.head();
         let mut at = None;
-        for i in 0..self.len {
-            let k = (self.head + i) % FRAMES;
-            let f = self.frames.get(k)?;
+        for i in 0..len {
+            let r = (head + i) % size;
+            let f = self.frame(r)?;
             if f.state == State::Ready && f.next >= f.end {
                 continue;
             }
             if f.state == State::Ready {
-                at = Some(k);
+                at = Some(r);
             }
             break;
         }
-        let k = at?;
-        self.frames.get_mut(k).map(|f| (k, f))
+        let r = at?;
+        self.frame_mut(r).map(|f| (r, f))
     }
 
-    /// Appends a frame after the last one (for the next chunk of this level), if one is free.
+    /// Appends a frame after the last one (for the next chunk of this depth), if one is free.
     fn push(&mut self) -> Option<&mut Frame> {
-        if self.len >= FRAMES {
+        let (head, len) = self.head();
+        if len >= self.cap {
             return None;
         }
-        let at = (self.head + self.len) % FRAMES;
-        self.len += 1;
-        self.frames.get_mut(at)
+        let at = (head + len) % self.size();
+        self.set_head(head, len + 1);
+        self.frame_mut(at)
     }
 }
 
@@ -1442,6 +1565,7 @@ impl Joiner<'_> {
         }
         let mut m = Matches::new(self, address);
         while let Some(dest) = m.next(self, address) {
+            self.rec.lost = true;
             if let Some(up) = self.up_mut(dest) {
                 up.lost = true;
                 if up.parent().is_none() {
@@ -1536,6 +1660,9 @@ impl Joiner<'_> {
 
     /// Whether a destination waiting for `address` was not found.
     fn is_lost(&self, address: &ChunkAddress) -> bool {
+        if !self.rec.lost {
+            return false;
+        }
         let mut m = Matches::new(self, address);
         while let Some(dest) = m.next(self, address) {
             let up = match dest {
@@ -1556,11 +1683,12 @@ impl Joiner<'_> {
     /// Starts rebuilding the sibling group of a lost destination, if none is being rebuilt.
     fn start_group(&mut self) -> Result<(), Error> {
         use crate::recovery::{Group, Shard};
-        if self.rec.group.is_some() {
+        if self.rec.group.is_some() || !self.rec.lost {
             return Ok(());
         }
         let up = loop {
             let Some(up) = self.first_lost() else {
+                self.rec.lost = false;
                 return Ok(());
             };
             if !self.serve_from_solved(up)? {

@@ -308,6 +308,49 @@ fn prefetches_across_intermediate_chunk_boundaries() {
     assert_eq!(min_in_flight_after_warmup, 64);
 }
 
+/// The fewest requests outstanding, answered oldest first (a link with latency), between the
+/// first `W + 8` and the last `W` chunks of a file of `groups` full groups of 128 leaves.
+fn min_in_flight(window: usize, levels: usize, groups: usize) -> usize {
+    let data = content(groups * 128 * 4096, 6);
+    let (root, store) = split(&data);
+    let (mut slots, mut levels) = memory(window, levels);
+    let mut j = Joiner::new(root, None, &mut slots, &mut levels).unwrap();
+    let mut pending = std::collections::VecDeque::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut least, mut delivered, mut out) = (usize::MAX, 0, Vec::new());
+    while !j.is_finished() {
+        while let Some(a) = j.poll_request() {
+            pending.push_back(a);
+        }
+        if delivered > window + 8 && delivered + window < groups * 129 {
+            least = least.min(pending.len());
+        }
+        let a = pending.pop_front().unwrap();
+        j.handle_chunk(&a, &store[&a]).unwrap();
+        delivered += 1;
+        loop {
+            let n = j.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(out == data);
+    least
+}
+
+#[test]
+fn spare_levels_keep_a_window_wider_than_a_chunk_full() {
+    // A 64 MiB-class tree needs 2 levels; with 7 lent, the level above the leaves fetches its
+    // chunks far enough ahead that 256 requests stay outstanding across chunk boundaries.
+    assert_eq!(min_in_flight(256, 7, 8), 256);
+    assert_eq!(min_in_flight(200, 4, 6), 200);
+    // With exactly the levels the tree needs, only one chunk (two with `recovery`) is
+    // fetched ahead: a window of two chunks' leaves runs dry at their boundaries.
+    assert!(min_in_flight(256, 2, 8) < 256);
+}
+
 #[test]
 fn footprint_is_the_size_of_the_joiner_and_its_memory() {
     fn check<const W: usize, const L: usize>() {
@@ -332,16 +375,16 @@ fn footprint_is_the_size_of_the_joiner_and_its_memory() {
         // The figures the docs state.
         assert_eq!(std::mem::size_of::<Slot>(), 4184);
         assert_eq!(std::mem::size_of::<TreeLevel>(), 8464);
-        assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1264);
-        assert_eq!(footprint(64, 7), 1264 + 64 * 4184 + 7 * 8464);
+        assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1272);
+        assert_eq!(footprint(64, 7), 1272 + 64 * 4184 + 7 * 8464);
     }
     if cfg!(target_pointer_width = "64") && cfg!(feature = "recovery") {
         // With `recovery`: a third frame per level, and the recovery state in the joiner
         // (its sibling group lives on the heap: `swarm_core::recovery::MAX_GROUP_BYTES`).
         assert_eq!(std::mem::size_of::<Slot>(), 4184);
         assert_eq!(std::mem::size_of::<TreeLevel>(), 12712);
-        assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1416);
-        assert_eq!(footprint(64, 7), 1416 + 64 * 4184 + 7 * 12712);
+        assert_eq!(std::mem::size_of::<Joiner<'static>>(), 1424);
+        assert_eq!(footprint(64, 7), 1424 + 64 * 4184 + 7 * 12712);
     }
 }
 
