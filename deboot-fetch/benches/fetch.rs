@@ -86,6 +86,15 @@ fn foreign(before: Option<(u64, u64)>, after: Option<(u64, u64)>, secs: f64) -> 
     }
 }
 
+/// CPU seconds the calling thread ran so far (`/proc/thread-self/schedstat`, nanoseconds).
+fn thread_cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0) as f64
+        / 1e9
+}
+
 static BUDGET: std::sync::Mutex<Duration> =
     std::sync::Mutex::new(Duration::from_secs(IDLE_BUDGET_S));
 
@@ -176,6 +185,9 @@ fn main() {
             .join(" ")
     );
     let data = content(mib << 20);
+    if std::env::var_os("FETCH_BENCH_PROFILE").is_some() {
+        *BUDGET.lock().unwrap() = Duration::ZERO; // no waiting for idle windows
+    }
 
     // The chunks, for the verification baseline.
     let mut chunks: Vec<(ChunkAddress, Vec<u8>)> = Vec::new();
@@ -264,6 +276,45 @@ fn main() {
     );
     let store = Arc::new(store);
     let target = format!("bytes://{reference}");
+
+    // FETCH_BENCH_PROFILE=framed|bee-api: only repeat one fetch (window FETCH_BENCH_WINDOW,
+    // default 64; FETCH_BENCH_DELAY_MS added per response), e.g. under `perf record`.
+    if let Ok(which) = std::env::var("FETCH_BENCH_PROFILE") {
+        let env = |k: &str, d: u64| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let window = env("FETCH_BENCH_WINDOW", 64) as usize;
+        let r = relay(
+            &store,
+            chunks.len(),
+            Duration::from_millis(env("FETCH_BENCH_DELAY_MS", 0)),
+        );
+        let a = r.local_addr();
+        let url = if which == "framed" {
+            format!("tcp://{a}")
+        } else {
+            format!("http://{a}")
+        };
+        fetch(&url, &target, window, &data, true);
+        for _ in 0..env("FETCH_BENCH_RUNS", 10) {
+            let cpu0 = thread_cpu();
+            let d = fetch(&url, &target, window, &data, false);
+            let cpu = thread_cpu() - cpu0;
+            let rate = mbps(data.len(), d);
+            println!(
+                "  {which} window {window}: {rate:7.1} MB/s  {:.2} of verification; client thread \
+                 busy {:.0} %, {:.1} MB per CPU second ({:.2})",
+                rate / hash,
+                cpu / d.as_secs_f64() * 100.0,
+                data.len() as f64 / cpu / 1e6,
+                data.len() as f64 / cpu / 1e6 / hash
+            );
+        }
+        return;
+    }
 
     let r = relay(&store, chunks.len(), Duration::ZERO);
     let a = r.local_addr();

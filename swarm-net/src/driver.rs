@@ -88,6 +88,8 @@ pub struct Node<'b, S> {
     drops: u32,
     down: bool,
     in_flight: usize,
+    /// Requests queued on the connection since its last flush (part of `in_flight`).
+    queued: usize,
     /// Pipelining depth allowed now: 1 after a lost connection, doubled by every verified
     /// chunk (servers that mishandle deep pipelines still make progress).
     cap: usize,
@@ -155,6 +157,7 @@ impl<'b, S> Node<'b, S> {
             drops: 0,
             down: false,
             in_flight: 0,
+            queued: 0,
             cap: MAX_IN_FLIGHT,
             served: 0,
         })
@@ -215,6 +218,7 @@ impl<S: Read + Write + ReadReady> Node<'_, S> {
         };
         self.conn = Conn::Idle(buf);
         self.in_flight = 0;
+        self.queued = 0;
     }
 }
 
@@ -409,6 +413,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                 continue;
             }
             node.in_flight += 1;
+            node.queued += 1;
             let deadline = self.clock.now().add_millis(self.config.request_timeout_ms);
             if let Some(Some(e)) = self.pending.get_mut(slot) {
                 e.node = Some(i);
@@ -546,12 +551,31 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
         }
     }
 
+    /// Sends the queued requests of every node whose requests already on the wire have
+    /// dropped to half its pipeline depth or less: requests go out in batches, so the server
+    /// wakes once per batch and answers in large writes (each send also costs this side a
+    /// loopback or NIC round through the TCP stack).
     fn flush(&mut self) {
+        let window = self.config.window.clamp(1, MAX_IN_FLIGHT);
         for i in 0..self.nodes.len() {
-            let res = match self.nodes.get_mut(i).and_then(Node::client) {
-                Some(c) => c.flush(),
+            let Some(node) = self.nodes.get_mut(i) else {
+                continue;
+            };
+            let (queued, in_flight, cap) = (node.queued, node.in_flight, node.cap);
+            let res = match node.client() {
+                Some(c) => {
+                    let depth = c.capacity().min(window).min(cap);
+                    let sent = in_flight.saturating_sub(queued);
+                    if queued == 0 || sent * 2 > depth {
+                        continue;
+                    }
+                    c.flush()
+                }
                 None => Ok(()),
             };
+            if let Some(n) = self.nodes.get_mut(i) {
+                n.queued = 0;
+            }
             if let Err(e) = res {
                 self.connection_lost(i, e);
             }
