@@ -541,7 +541,14 @@ fn recovery_images() -> boot_tests::Images {
             let target_dir = root.join("target/uefi-recovery");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = std::process::Command::new(cargo)
-                .args(["build", "--release", "-p", "deboot-uefi", "--features", "recovery"])
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "deboot-uefi",
+                    "--features",
+                    "recovery",
+                ])
                 .args(["--target", "x86_64-unknown-uefi", "--manifest-path"])
                 .arg(root.join("deboot-uefi/Cargo.toml"))
                 .current_dir(root.join("deboot-uefi"))
@@ -572,6 +579,9 @@ fn children(store: &Store, root: &Reference, n: usize) -> Vec<ChunkAddress> {
         .collect()
 }
 
+/// What `swarm-relay import` publishes by default (Bee's MEDIUM): deboot.efi boots it; with
+/// a leaf of each file withheld by the only node, deboot.efi without `recovery` refuses to
+/// boot, and with it rebuilds both leaves from parity and boots.
 #[test]
 #[ignore = "boots QEMU; run by .ci/run"]
 fn boots_a_medium_collection_with_chunks_no_node_has() {
@@ -600,6 +610,21 @@ fn boots_a_medium_collection_with_chunks_no_node_has() {
         reference: collection.to_string(),
         big,
     };
+    let options = |r: &RelayHandle| {
+        format!(
+            "deboot.efi {} target=bzz://{reference}/payload.efi \
+             initrd=bzz://{reference}/boot/initrd.img -- {CMDLINE}",
+            node(r),
+            reference = c.reference
+        )
+    };
+    // Every chunk there: the default deboot.efi reads MEDIUM trees.
+    let whole = relay(&c, Faults::default());
+    let boot = run(&fw, Configured::LoadOptions(&options(&whole)));
+    assert_booted(&boot, &c);
+    assert!(!boot.serial.contains("rebuilt"));
+    whole.shutdown();
+
     let r = relay(
         &c,
         Faults {
@@ -607,13 +632,11 @@ fn boots_a_medium_collection_with_chunks_no_node_has() {
             ..Faults::default()
         },
     );
-    let options = format!(
-        "deboot.efi {} target=bzz://{reference}/payload.efi initrd=bzz://{reference}/boot/initrd.img \
-         -- {CMDLINE}",
-        node(&r),
-        reference = c.reference
-    );
-    let boot = Esp::new(&recovery_images(), &Configured::LoadOptions(&options)).boot(&fw, true);
+    // Without recovery: no node has the leaf, so no boot.
+    let boot = run(&fw, Configured::LoadOptions(&options(&r)));
+    assert_refused(&boot, &format!("chunk {payload_leaf}"));
+
+    let boot = Esp::new(&recovery_images(), &Configured::LoadOptions(&options(&r))).boot(&fw, true);
     eprintln!(
         "--- serial ({:?}, status {:?}) ---\n{}\n---",
         boot.wall, boot.status, boot.serial

@@ -153,6 +153,7 @@ fn run(
         inner: resolver,
         bad_chunks: 0,
         size: &size,
+        missing: None,
     };
     let mut progress = Progress::new(label, net.now_us());
     let mut out: Vec<u8> = Vec::new();
@@ -182,7 +183,7 @@ fn run(
             println!("{}", progress.finish(len_u64(&out), net.now_us()));
             Ok(out)
         }
-        Err(e) => Err(failure(label, target, &e)),
+        Err(e) => Err(failure(label, target, &e, observed.missing)),
     }
 }
 
@@ -215,8 +216,14 @@ fn report_nodes(driver: &Drv<'_, '_, '_>, before: &[u32], bad_chunks: u32) {
     }
 }
 
-/// The one line for a failed fetch, and the status returned to the firmware.
-fn failure(label: &str, target: &str, e: &swarm_net::Error) -> Failure {
+/// The one line for a failed fetch, and the status returned to the firmware; `missing` is the
+/// last chunk no node had, named when the error itself does not.
+fn failure(
+    label: &str,
+    target: &str,
+    e: &swarm_net::Error,
+    missing: Option<ChunkAddress>,
+) -> Failure {
     use swarm_net::{Error as NetError, Fault};
     match e {
         NetError::AllNodesFailed { address, last } => {
@@ -235,7 +242,12 @@ fn failure(label: &str, target: &str, e: &swarm_net::Error) -> Failure {
                 | swarm_core::Error::FeedNotFound => Status::NOT_FOUND,
                 _ => Status::SECURITY_VIOLATION,
             };
-            fail(status, format!("{label} {target}: {c}"))
+            match (c, missing) {
+                (swarm_core::Error::ChunkNotFound, Some(a)) => {
+                    fail(status, format!("{label} {target}: {c} (chunk {a})"))
+                }
+                _ => fail(status, format!("{label} {target}: {c}")),
+            }
         }
         NetError::Sink => fail(
             Status::OUT_OF_RESOURCES,
@@ -256,6 +268,8 @@ struct Observed<'a, 'm> {
     bad_chunks: u32,
     /// The file's size, once its root chunk is verified.
     size: &'a Cell<Option<u64>>,
+    /// The last chunk no node had.
+    missing: Option<ChunkAddress>,
 }
 
 impl Retrieval for Observed<'_, '_> {
@@ -283,6 +297,7 @@ impl Retrieval for Observed<'_, '_> {
     }
 
     fn handle_not_found(&mut self, address: &ChunkAddress) -> Result<(), swarm_core::Error> {
+        self.missing = Some(*address);
         self.inner.handle_not_found(address)
     }
 
