@@ -942,6 +942,19 @@ impl Retrieval for Joiner<'_> {
         self.missing(address)
     }
 
+    /// As [`handle_not_found`](Retrieval::handle_not_found): a chunk no node served verified
+    /// is rebuilt from parity (feature `recovery`) exactly like one no node has; without
+    /// `recovery`, or when its group cannot be rebuilt, [`Error::ChunkNotFound`] is final and
+    /// [`Joiner::unrecoverable`] names the chunk.
+    fn handle_unavailable(&mut self, address: &ChunkAddress) -> Result<(), Error> {
+        self.handle_not_found(address)
+    }
+
+    #[cfg(feature = "recovery")]
+    fn unrecoverable(&self) -> Option<ChunkAddress> {
+        Joiner::unrecoverable(self)
+    }
+
     /// Copies verified content, in file order from the range's start, into `buf`.
     /// `Ok(0)` with `buf` non-empty and [`is_finished`](Retrieval::is_finished) false means
     /// "deliver more chunks first".

@@ -10,6 +10,7 @@
 //!       match a response {
 //!           chunk bytes for addr => m.handle_chunk(&addr, &bytes)?,   // verified here
 //!           no node has addr     => m.handle_not_found(&addr)?,
+//!           no node served it verified => m.handle_unavailable(&addr)?,   // timeouts, liars
 //!       }
 //!       while let n @ 1.. = m.read(&mut buf)? { output &buf[..n] }      // verified bytes only
 //!       if m.is_finished() { break }
@@ -18,7 +19,8 @@
 //!
 //! # Contract
 //! - [`Retrieval::poll_request`] hands out each wanted address once; it stays *outstanding*
-//!   until answered by [`Retrieval::handle_chunk`] or [`Retrieval::handle_not_found`]. It returns
+//!   until answered by [`Retrieval::handle_chunk`], [`Retrieval::handle_not_found`] or
+//!   [`Retrieval::handle_unavailable`]. It returns
 //!   `None` when nothing more is wanted now (the window is full, or output must be read first).
 //! - [`Retrieval::handle_chunk`] verifies the bytes before keeping anything. If it fails with
 //!   an error whose [`Error::is_peer_fault`] is true (the bytes do not hash to the address, a bad
@@ -54,6 +56,32 @@ pub trait Retrieval {
     /// Final for a machine that needs that chunk (a file's data); a feed lookup takes it as the
     /// absence of an update.
     fn handle_not_found(&mut self, address: &ChunkAddress) -> Result<(), Error>;
+
+    /// Tells the machine that no node could supply the outstanding `address` *verified*:
+    /// after the driver's retry policy, every node timed out, lost its connection, failed
+    /// the request or sent bytes that failed verification (some may also have said "not
+    /// found"). Unlike [`Retrieval::handle_not_found`] this is not evidence that the chunk
+    /// does not exist, so a feed lookup must not read it as "no update".
+    ///
+    /// A file's joiner treats it like a missing chunk: with the `recovery` feature it
+    /// rebuilds the chunk from its sibling group's parity (or the root from a replica). The
+    /// default is final.
+    ///
+    /// # Errors
+    /// [`Error::ChunkNotFound`] (the default) when the machine cannot do without the chunk;
+    /// any other final error it finds on the way.
+    fn handle_unavailable(&mut self, address: &ChunkAddress) -> Result<(), Error> {
+        let _ = address;
+        Err(Error::ChunkNotFound)
+    }
+
+    /// The chunk the machine could neither get nor rebuild, once it failed with
+    /// [`Error::ChunkNotFound`] — which may be another chunk than the one just reported
+    /// missing (a root whose replicas are missing too, a data chunk whose sibling group lost
+    /// more than its parities). `None` (the default) when it does not know.
+    fn unrecoverable(&self) -> Option<ChunkAddress> {
+        None
+    }
 
     /// Copies verified output into `buf`; returns the number of bytes written.
     ///

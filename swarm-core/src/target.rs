@@ -561,6 +561,30 @@ impl Retrieval for Resolver<'_> {
         }
     }
 
+    /// In a tree (a manifest node or the file): the joiner's recovery, as for a chunk no node
+    /// has. A feed update or the v1 probe that no node served verified is final
+    /// ([`Error::ChunkNotFound`]): it says nothing about which update is the latest.
+    fn handle_unavailable(&mut self, address: &ChunkAddress) -> Result<(), Error> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        match self.stage {
+            Stage::Node | Stage::File => {
+                let r = match self.joiner.as_mut() {
+                    Some(j) => j.handle_unavailable(address),
+                    None => Err(Error::UnexpectedChunk),
+                };
+                self.settle(r)
+            }
+            Stage::Feed | Stage::Probe => Err(self.fail(Error::ChunkNotFound)),
+        }
+    }
+
+    #[cfg(feature = "recovery")]
+    fn unrecoverable(&self) -> Option<ChunkAddress> {
+        Resolver::unrecoverable(self)
+    }
+
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         if let Some(e) = self.failed {
             return Err(e);

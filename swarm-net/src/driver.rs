@@ -78,6 +78,10 @@ pub struct Stats {
     pub failovers: u64,
     /// Connections re-opened after being lost.
     pub reconnects: u64,
+    /// Chunks no node served verified (timeouts, lost connections, bad chunks) that the
+    /// retrieval took over ([`Retrieval::handle_unavailable`]: a file rebuilds them from
+    /// parity) instead of failing the run.
+    pub unavailable: u64,
 }
 
 /// One node of the list: its address, its connection, and its standing.
@@ -117,6 +121,36 @@ pub struct Driver<'n, 'b, C: Connector, K: Clock> {
     seq: u32,
     rr: usize,
     stats: Stats,
+    unavailable: Unavailable,
+}
+
+/// The last chunks of a run that no node served verified, and why (to name the cause if the
+/// retrieval later finds one of them unrecoverable).
+#[derive(Debug, Clone, Copy, Default)]
+struct Unavailable {
+    recent: [Option<(ChunkAddress, Fault)>; UNAVAILABLE_KEPT],
+    next: usize,
+}
+
+/// Chunks [`Unavailable`] remembers (a root and all its 16 replicas fit); an older one
+/// found unrecoverable is reported as not found.
+const UNAVAILABLE_KEPT: usize = 24;
+
+impl Unavailable {
+    fn remember(&mut self, address: ChunkAddress, fault: Fault) {
+        if let Some(e) = self.recent.get_mut(self.next % UNAVAILABLE_KEPT) {
+            *e = Some((address, fault));
+        }
+        self.next = self.next.wrapping_add(1);
+    }
+
+    fn fault_of(&self, address: &ChunkAddress) -> Option<Fault> {
+        self.recent
+            .iter()
+            .flatten()
+            .find(|(a, _)| a == address)
+            .map(|(_, f)| *f)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,6 +283,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
             seq: 0,
             rr: 0,
             stats: Stats::default(),
+            unavailable: Unavailable::default(),
         })
     }
 
@@ -269,8 +304,14 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
     /// Connections stay open for the next run (a manifest lookup, then the file); call
     /// [`Driver::close`] when done.
     ///
+    /// When every node failed a request (see the retry policy) the retrieval is told, and
+    /// decides: [`Retrieval::handle_not_found`] if every node said "not found",
+    /// [`Retrieval::handle_unavailable`] otherwise (a file's joiner with `recovery` rebuilds
+    /// the chunk from parity either way).
+    ///
     /// # Errors
-    /// [`Error::AllNodesFailed`] when every node failed a request (see the retry policy),
+    /// [`Error::AllNodesFailed`] (naming the chunk and the last node's failure) when every
+    /// node failed a request and the retrieval cannot do without it,
     /// [`Error::Core`] for a final error of the retrieval (including its answer to
     /// `handle_not_found` when every node said "not found"), whatever `sink` returns, and
     /// [`Error::Stalled`] if the retrieval breaks its contract.
@@ -280,6 +321,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
         W: FnMut(&[u8]) -> Result<(), Error>,
     {
         self.stats = Stats::default();
+        self.unavailable = Unavailable::default();
         for n in self.nodes.iter_mut() {
             n.down = false;
             n.drops = 0;
@@ -383,16 +425,43 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                     *e = None;
                 }
                 self.count -= 1;
-                if p.all_not_found {
+                // "Not found" only if some node said so and none failed otherwise (a request
+                // no node could even be asked, all being down, is unavailable).
+                let fault = match p.last {
+                    Some(f) if !p.all_not_found => f,
+                    Some(_) => Fault::NotFound,
+                    None => Fault::Disconnected,
+                };
+                let res = if fault == Fault::NotFound {
                     debug!("no node has the chunk; telling the retrieval");
-                    r.handle_not_found(&p.address)?;
-                    settled = true;
-                    continue;
+                    r.handle_not_found(&p.address)
+                } else {
+                    // Timeouts, lost connections, liars: the retrieval may rebuild the chunk
+                    // (a file's parity); only if it cannot does the fetch fail.
+                    debug!("no node served the chunk verified; telling the retrieval");
+                    self.stats.unavailable += 1;
+                    self.unavailable.remember(p.address, fault);
+                    r.handle_unavailable(&p.address)
+                };
+                match res {
+                    Ok(()) => {
+                        settled = true;
+                        continue;
+                    }
+                    Err(swarm_core::Error::ChunkNotFound) => {
+                        // The chunk the retrieval could not do without: if no node served it
+                        // verified (rather than none having it), say so and why.
+                        let lost = r.unrecoverable().unwrap_or(p.address);
+                        return Err(match self.unavailable.fault_of(&lost) {
+                            Some(last) => Error::AllNodesFailed {
+                                address: lost,
+                                last,
+                            },
+                            None => Error::Core(swarm_core::Error::ChunkNotFound),
+                        });
+                    }
+                    Err(e) => return Err(Error::Core(e)),
                 }
-                return Err(Error::AllNodesFailed {
-                    address: p.address,
-                    last: p.last.unwrap_or(Fault::NotFound),
-                });
             };
             if !self.ensure_connected(i) {
                 continue; // retried on the next pass, or failed over by `connect_failed`

@@ -53,10 +53,14 @@
 //!    connection is lost or cannot be opened more than [`driver::MAX_RECONNECTS`] times in a
 //!    row (a verified chunk from it resets the count) is *down* for the rest of the run: its
 //!    requests fail over as in 2.
-//! 5. Only when every node has failed a request does the caller hear of it: if every node said
-//!    not found, [`swarm_core::Retrieval::handle_not_found`] (the retrieval decides: a feed
-//!    lookup takes it as "no update", a file fails); otherwise [`Error::AllNodesFailed`] with
-//!    the chunk address and the last node's [`Fault`].
+//! 5. Only when every node has failed a request does the retrieval hear of it: if every node
+//!    said not found, [`swarm_core::Retrieval::handle_not_found`] (a feed lookup takes it as
+//!    "no update"); otherwise (timeouts, lost connections, bad chunks)
+//!    [`swarm_core::Retrieval::handle_unavailable`]. A file's joiner with the `recovery`
+//!    feature rebuilds such a chunk from its sibling group's parity either way (and accepts
+//!    it only if it hashes to its reference). Only if the retrieval cannot do without the
+//!    chunk does the run fail: with the retrieval's error for "not found", else with
+//!    [`Error::AllNodesFailed`], the chunk address and the last node's [`Fault`].
 //!
 //! No byte reaches the sink that the retrieval did not verify; a failed run leaves the sink with
 //! a verified prefix of the output.

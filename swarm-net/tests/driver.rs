@@ -237,6 +237,71 @@ fn only_liars_fail_with_a_clear_error() {
 }
 
 #[test]
+fn chunks_no_node_serves_verified_go_to_the_retrieval_before_failing() {
+    // One liar (every 4th chunk corrupt), one node that goes silent after 10 answers: the
+    // chunks no node served verified are handed to `handle_unavailable`, never to
+    // `handle_not_found`; a retrieval that can stand in for them (a file's parity) finishes.
+    let chunks = make_chunks(20, 31);
+    for (faults, fault) in [
+        (
+            Faults {
+                corrupt_every: 4,
+                ..Faults::default()
+            },
+            "bad chunk",
+        ),
+        (
+            Faults {
+                stall_after: Some(10),
+                ..Faults::default()
+            },
+            "timeout",
+        ),
+    ] {
+        let mut c = MemConnector::new(VirtualClock::default());
+        c.add(Proto::Framed, store_of(&chunks), faults);
+        let clock = c.clock.clone();
+        let mut buf = vec![0; BUF];
+        let mut nodes = vec![Node::new(NodeAddr::parse("tcp://a:1").unwrap(), &mut buf).unwrap()];
+        let mut driver = Driver::new(&mut nodes, c, clock, config()).unwrap();
+        let mut r = ListRetrieval::of(&chunks, 32);
+        r.stand_in = Some(b"rebuilt".to_vec());
+        let mut out = Vec::new();
+        let stats = driver
+            .run(&mut r, |b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+        let lost: Vec<_> = r.unavailable.clone();
+        assert!(!lost.is_empty(), "{fault}");
+        assert!(r.not_found.is_empty(), "{fault}");
+        assert_eq!(stats.unavailable, lost.len() as u64, "{fault}");
+        let mut want = Vec::new();
+        for (a, d) in &chunks {
+            if lost.contains(a) {
+                want.extend_from_slice(b"rebuilt");
+            } else {
+                want.extend_from_slice(&d[8..]);
+            }
+        }
+        assert_eq!(out, want, "{fault}");
+        driver.close();
+
+        // The same without a stand-in: the first such chunk fails the run, named.
+        let mut c = MemConnector::new(VirtualClock::default());
+        c.add(Proto::Framed, store_of(&chunks), faults);
+        let o = fetch(&["tcp://a:1"], c, &chunks, config());
+        match o.result {
+            Err(Error::AllNodesFailed { address, .. }) => {
+                assert!(chunks.iter().any(|(a, _)| *a == address), "{fault}");
+            }
+            other => panic!("{fault}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn verification_failure_is_never_asked_of_the_same_node_again() {
     // Node a corrupts everything; node b stalls after 0 answers. The request that failed on a
     // must go to b (and time out there), never back to a.

@@ -163,6 +163,7 @@ fn serve(args: ServeArgs) -> Result<(), Error> {
             delay: Duration::from_millis(args.delay_ms),
             corrupt_every: args.corrupt_every,
             withhold: args.withhold.into_iter().collect::<HashSet<_>>(),
+            ..Faults::default()
         },
         ..Config::default()
     };

@@ -88,6 +88,9 @@ pub struct Faults {
     pub corrupt_every: u64,
     /// Addresses answered as not found, whatever the backend holds.
     pub withhold: HashSet<ChunkAddress>,
+    /// Addresses always served with their middle byte flipped (XOR 0xff), as a node whose
+    /// copies of those chunks are all bad.
+    pub corrupt: HashSet<ChunkAddress>,
 }
 
 /// Starts relays; see [`Relay::bind`].
@@ -258,10 +261,10 @@ impl Shared {
             self.chunks.lookup_backend(address)
         };
         self.chunks.stats.requests.fetch_add(1, Ordering::Relaxed);
-        Some(self.apply_corruption(lookup))
+        Some(self.apply_corruption(address, lookup))
     }
 
-    fn apply_corruption(&self, lookup: Lookup) -> Lookup {
+    fn apply_corruption(&self, address: &ChunkAddress, lookup: Lookup) -> Lookup {
         let Lookup::Found(chunk) = lookup else {
             return lookup;
         };
@@ -270,7 +273,8 @@ impl Shared {
             .served
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1);
-        if every == 0 || !n.is_multiple_of(every) {
+        let chosen = self.config.faults.corrupt.contains(address);
+        if !chosen && (every == 0 || !n.is_multiple_of(every)) {
             return Lookup::Found(chunk);
         }
         let mut bytes = chunk.to_vec();
@@ -393,6 +397,8 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     let result = if conn.buf.first().is_some_and(u8::is_ascii_uppercase) {
         crate::http::serve(&mut conn)
     } else {
+        // The handshake answer is not a chunk response: `--delay-ms` does not apply to it.
+        conn.handshake.set(true);
         crate::framed::serve(&mut conn)
     };
     conn.finish();
@@ -423,6 +429,8 @@ pub(crate) struct Conn<'s> {
     pub(crate) out: Out,
     delayed: Option<(Sender<Delayed>, JoinHandle<()>)>,
     last_activity: Instant,
+    /// The next [`send`](Self::send) is the framed handshake's answer: sent at once.
+    handshake: std::cell::Cell<bool>,
 }
 
 /// The write half, shared with upstream workers and the delay thread.
@@ -458,6 +466,7 @@ impl<'s> Conn<'s> {
             out,
             delayed,
             last_activity: Instant::now(),
+            handshake: std::cell::Cell::new(false),
         })
     }
 
@@ -503,9 +512,14 @@ impl<'s> Conn<'s> {
         self.buf.drain(..n.min(self.buf.len()));
     }
 
-    /// Sends a response now, or when it is due if a delay is configured. Not flushed: call
-    /// [`flush`](Self::flush) once no request is pending.
+    /// Sends a response now, or when it is due if a delay is configured (not the framed
+    /// handshake's answer). Not flushed: call [`flush`](Self::flush) once no request is
+    /// pending.
     pub(crate) fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        if self.handshake.replace(false) {
+            let mut out = lock(&self.out);
+            return out.write_all(bytes).and_then(|()| out.flush());
+        }
         match &self.delayed {
             Some((tx, _)) => tx
                 .send(Delayed {

@@ -65,6 +65,11 @@ pub struct ListRetrieval {
     window: usize,
     pub not_found: Vec<ChunkAddress>,
     pub rejected: usize,
+    /// Chunks the driver gave up on for other reasons than "not found".
+    pub unavailable: Vec<ChunkAddress>,
+    /// When set, an unavailable chunk is replaced by these bytes (as a file rebuilds it from
+    /// parity) instead of failing the retrieval.
+    pub stand_in: Option<Vec<u8>>,
 }
 
 impl ListRetrieval {
@@ -79,6 +84,8 @@ impl ListRetrieval {
             window,
             not_found: Vec::new(),
             rejected: 0,
+            unavailable: Vec::new(),
+            stand_in: None,
         }
     }
 
@@ -118,6 +125,20 @@ impl Retrieval for ListRetrieval {
         self.not_found.push(*address);
         // A file cannot do without its chunks: a final error (stand-in variant).
         Err(swarm_core::Error::UnexpectedChunk)
+    }
+
+    fn handle_unavailable(&mut self, address: &ChunkAddress) -> Result<(), swarm_core::Error> {
+        self.unavailable.push(*address);
+        let i = self
+            .outstanding(address)
+            .ok_or(swarm_core::Error::UnexpectedChunk)?;
+        match self.stand_in.clone() {
+            Some(bytes) => {
+                self.got[i] = Some(bytes);
+                Ok(())
+            }
+            None => Err(swarm_core::Error::ChunkNotFound),
+        }
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, swarm_core::Error> {

@@ -253,6 +253,7 @@ fn test_faults_withhold_corrupt_and_delay() {
             delay: Duration::from_millis(20),
             corrupt_every: 2,
             withhold: HashSet::from([seeded.chunks[2]]),
+            ..Faults::default()
         },
         ..Config::default()
     };
