@@ -301,6 +301,14 @@ impl Retrieval for Observed<'_, '_> {
         self.inner.handle_not_found(address)
     }
 
+    fn handle_unavailable(&mut self, address: &ChunkAddress) -> Result<(), swarm_core::Error> {
+        self.inner.handle_unavailable(address)
+    }
+
+    fn unrecoverable(&self) -> Option<ChunkAddress> {
+        Retrieval::unrecoverable(&*self.inner)
+    }
+
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, swarm_core::Error> {
         if self.size.get().is_none() {
             self.size.set(self.inner.size());
