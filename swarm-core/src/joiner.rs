@@ -104,7 +104,7 @@ use crate::{Error, Retrieval};
 ///
 /// On 64-bit targets that is `1272 + 4184·window + 8464·levels` bytes (a slot is one 4096-byte
 /// leaf and its reference; a level is two 4096-byte intermediate chunks and their state); with
-/// the `recovery` feature `1424 + 4184·window + 12712·levels` (a level keeps a third chunk, as
+/// the `recovery` feature `1424 + 4192·window + 12736·levels` (a level keeps a third chunk, as
 /// a chunk stays until all its children arrived, its references being the sibling group a
 /// lost child is rebuilt from), plus, only while a chunk is being rebuilt, one sibling group
 /// on the heap (at most `recovery::MAX_GROUP_BYTES` = 525 312 bytes of shards). It
@@ -141,8 +141,9 @@ pub struct Joiner<'m> {
     read_pos: u64,
     ring_head: usize,
     ring_len: usize,
-    /// Destinations waiting for a chunk (pending or being filled), by address byte 0: most
-    /// lookups stop after a few slots instead of scanning all of them.
+    /// Destinations waiting for a chunk (pending or being filled), by address byte 0: the
+    /// first of a list linked through the destinations ([`NIL`]: none), so a lookup visits
+    /// only the few destinations of one bucket.
     buckets: [u32; 256],
     slots: &'m mut [Slot],
     levels: &'m mut [TreeLevel],
@@ -242,6 +243,8 @@ pub struct Slot {
     reference: Reference,
     offset: u64,
     len: u64,
+    /// The next destination of the same bucket.
+    link: u32,
     #[cfg(feature = "recovery")]
     up: Up,
     data: [u8; MAX_PAYLOAD_LEN],
@@ -308,7 +311,7 @@ impl<'m> Joiner<'m> {
             read_pos: 0,
             ring_head: 0,
             ring_len: 0,
-            buckets: [0; 256],
+            buckets: [NIL; 256],
             slots,
             levels,
             #[cfg(feature = "recovery")]
@@ -650,8 +653,8 @@ impl<'m> Joiner<'m> {
             }
         }
         result?;
-        if let Some(b) = self.buckets.get_mut(bucket(address)) {
-            *b = b.saturating_sub(committed);
+        if committed > 0 {
+            self.prune(bucket(address));
         }
         self.outstanding = self.outstanding.saturating_sub(1);
         Ok(())
@@ -731,9 +734,10 @@ impl<'m> Joiner<'m> {
                     max: d + 1,
                 });
             }
-            let Some(frame) = next_ring.push() else {
+            let Some((at, frame)) = next_ring.push() else {
                 continue;
             };
+            let dest = Dest::Frame(d + 1 + at / FRAMES, at % FRAMES);
             frame.state = State::Pending;
             frame.reference = reference;
             frame.offset = offset;
@@ -745,7 +749,7 @@ impl<'m> Joiner<'m> {
                 head.pending += 1;
             }
             head.next += 1;
-            return Ok(self.request_or_join(reference.address()));
+            return Ok(self.request_or_join(reference.address(), dest));
         }
         // Then the next leaf in file order, if a slot is free.
         if self.ring_len >= self.slots.len() {
@@ -808,34 +812,105 @@ impl<'m> Joiner<'m> {
                 self.release(Dest::Slot(at));
                 return Ok(HandOut::Joined);
             }
-            return Ok(self.request_or_join(reference.address()));
+            return Ok(self.request_or_join(reference.address(), Dest::Slot(at)));
         }
         Ok(HandOut::Idle)
     }
 
-    /// Counts a destination just made pending for `address`, and says whether `address` must
-    /// be requested or is already outstanding.
-    fn request_or_join(&mut self, address: &ChunkAddress) -> HandOut {
+    /// Links a destination just made pending for `address` into its bucket, and says whether
+    /// `address` must be requested or is already outstanding.
+    fn request_or_join(&mut self, address: &ChunkAddress, dest: Dest) -> HandOut {
+        let b = bucket(address);
+        let id = self.dest_id(dest);
+        let head = self.buckets.get(b).copied().unwrap_or(NIL);
+        if let Some(link) = self.link_mut(dest) {
+            *link = head;
+            if let Some(h) = self.buckets.get_mut(b) {
+                *h = id;
+            }
+        }
         #[cfg(feature = "recovery")]
         if self.rec.group.as_mut().is_some_and(|g| g.share(address)) || self.drop_stale(address) {
             // A recovery request for this chunk is out: it now serves the destination.
-            if let Some(count) = self.buckets.get_mut(bucket(address)) {
-                *count += 1;
-            }
             self.outstanding += 1;
             return HandOut::Joined;
         }
-        let Some(count) = self.buckets.get_mut(bucket(address)) else {
-            return HandOut::Request(*address);
-        };
-        *count += 1;
-        if *count > 1 {
+        if head != NIL {
             let mut m = Matches::new(self, address);
             if m.next(self, address).is_some() && m.next(self, address).is_some() {
                 return HandOut::Joined;
             }
         }
         HandOut::Request(*address)
+    }
+
+    /// A destination as a list index: slots first, then the frames level by level.
+    fn dest_id(&self, dest: Dest) -> u32 {
+        let id = match dest {
+            Dest::Slot(i) => i,
+            Dest::Frame(d, k) => self.slots.len() + d * FRAMES + k,
+        };
+        u32::try_from(id).unwrap_or(NIL)
+    }
+
+    fn dest_of(&self, id: u32) -> Option<Dest> {
+        let id = usize::try_from(id).ok()?;
+        let w = self.slots.len();
+        if id < w {
+            return Some(Dest::Slot(id));
+        }
+        let f = id - w;
+        Some(Dest::Frame(f / FRAMES, f % FRAMES))
+    }
+
+    fn link_mut(&mut self, dest: Dest) -> Option<&mut u32> {
+        match dest {
+            Dest::Slot(i) => self.slots.get_mut(i).map(|s| &mut s.link),
+            Dest::Frame(d, k) => self
+                .levels
+                .get_mut(d)
+                .and_then(|l| l.frames.get_mut(k))
+                .map(|f| &mut f.link),
+        }
+    }
+
+    /// A destination's state, reference and link.
+    fn dest_view(&self, dest: Dest) -> Option<(State, &Reference, u32)> {
+        match dest {
+            Dest::Slot(i) => self.slots.get(i).map(|s| (s.state, &s.reference, s.link)),
+            Dest::Frame(d, k) => self
+                .levels
+                .get(d)
+                .and_then(|l| l.frames.get(k))
+                .map(|f| (f.state, &f.reference, f.link)),
+        }
+    }
+
+    /// Unlinks from bucket `b` every destination no longer waiting (delivered).
+    fn prune(&mut self, b: usize) {
+        let mut prev: Option<Dest> = None;
+        let mut id = self.buckets.get(b).copied().unwrap_or(NIL);
+        // At most one visit per destination.
+        for _ in 0..=self.slots.len() + FRAMES * self.levels.len() {
+            let Some(dest) = self.dest_of(id) else {
+                return;
+            };
+            let Some((state, _, next)) = self.dest_view(dest) else {
+                return;
+            };
+            if matches!(state, State::Pending | State::Filled) {
+                prev = Some(dest);
+            } else {
+                let at = match prev {
+                    Some(p) => self.link_mut(p),
+                    None => self.buckets.get_mut(b),
+                };
+                if let Some(at) = at {
+                    *at = next;
+                }
+            }
+            id = next;
+        }
     }
 }
 
@@ -1039,6 +1114,7 @@ impl Slot {
         reference: NO_REFERENCE,
         offset: 0,
         len: 0,
+        link: NIL,
         #[cfg(feature = "recovery")]
         up: Up::NONE,
         data: [0; MAX_PAYLOAD_LEN],
@@ -1171,14 +1247,14 @@ impl<'a> Ring<'a> {
     }
 
     /// Appends a frame after the last one (for the next chunk of this depth), if one is free.
-    fn push(&mut self) -> Option<&mut Frame> {
+    fn push(&mut self) -> Option<(usize, &mut Frame)> {
         let (head, len) = self.head();
         if len >= self.cap {
             return None;
         }
         let at = (head + len) % self.size();
         self.set_head(head, len + 1);
-        self.frame_mut(at)
+        self.frame_mut(at).map(|f| (at, f))
     }
 }
 
@@ -1193,6 +1269,8 @@ impl Default for TreeLevel {
 struct Frame {
     state: State,
     reference: Reference,
+    /// The next destination of the same bucket.
+    link: u32,
     /// File offset of the subtree's first byte.
     offset: u64,
     /// The subtree's span (level-decoded).
@@ -1219,6 +1297,7 @@ impl Frame {
     const EMPTY: Self = Self {
         state: State::Free,
         reference: NO_REFERENCE,
+        link: NIL,
         offset: 0,
         span: 0,
         child_size: 0,
@@ -1372,54 +1451,39 @@ enum Dest {
     Frame(usize, usize),
 }
 
-/// Walks the destinations waiting for chunks in one address bucket — the leaf ring from its
-/// oldest entry, then the tree levels — yielding those waiting for one address, and stops once
-/// every destination of the bucket has been seen.
+/// Walks the destinations waiting for chunks in one address bucket (its linked list),
+/// yielding those waiting for one address.
 struct Matches {
-    bucket: usize,
-    limit: u32,
-    seen: u32,
-    ring: usize,
-    frame: usize,
+    id: u32,
+    steps: usize,
 }
 
 impl Matches {
     fn new(j: &Joiner<'_>, address: &ChunkAddress) -> Self {
-        let bucket = bucket(address);
         Self {
-            bucket,
-            limit: j.buckets.get(bucket).copied().unwrap_or(0),
-            seen: 0,
-            ring: 0,
-            frame: 0,
+            id: j.buckets.get(bucket(address)).copied().unwrap_or(NIL),
+            steps: 0,
         }
     }
 
     fn next(&mut self, j: &Joiner<'_>, address: &ChunkAddress) -> Option<Dest> {
-        let w = j.slots.len();
-        while self.seen < self.limit {
-            let (dest, state, r) = if self.ring < j.ring_len {
-                let i = (j.ring_head + self.ring) % w;
-                self.ring += 1;
-                let s = j.slots.get(i)?;
-                (Dest::Slot(i), s.state, &s.reference)
-            } else {
-                let (d, k) = (self.frame / FRAMES, self.frame % FRAMES);
-                self.frame += 1;
-                let f = j.levels.get(d)?.frames.get(k)?;
-                (Dest::Frame(d, k), f.state, &f.reference)
-            };
-            if matches!(state, State::Pending | State::Filled) && bucket(r.address()) == self.bucket
-            {
-                self.seen += 1;
-                if r.address() == address {
-                    return Some(dest);
-                }
+        // At most one visit per destination.
+        let max = j.slots.len() + FRAMES * j.levels.len();
+        while self.steps <= max {
+            self.steps += 1;
+            let dest = j.dest_of(self.id)?;
+            let (state, r, next) = j.dest_view(dest)?;
+            self.id = next;
+            if matches!(state, State::Pending | State::Filled) && r.address() == address {
+                return Some(dest);
             }
         }
         None
     }
 }
+
+/// The end of a bucket's list.
+const NIL: u32 = u32::MAX;
 
 fn bucket(address: &ChunkAddress) -> usize {
     usize::from(address.0[0])
