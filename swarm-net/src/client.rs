@@ -450,6 +450,38 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
     fn poll_answer(&mut self, read: bool) -> Result<Option<Answer<'_>>, Error> {
         let mut may_read = read;
         loop {
+            // A whole `Content-Length` response already received: its body is handed out
+            // where it lies, without a copy.
+            let rx_at = TX_BUF_LEN + BODY_LEN;
+            let input = self
+                .buf
+                .get(rx_at + self.rx.start..rx_at + self.rx.end)
+                .unwrap_or_default();
+            match self.parser.handle_whole(input, BODY_LEN)? {
+                http::Whole::Response { used, status, body } => {
+                    let at = rx_at + self.rx.start;
+                    self.rx.start += used;
+                    if self.rx.start == self.rx.end {
+                        self.rx = Rx::default();
+                    }
+                    let token = self.tokens.pop_front().ok_or(Error::UnexpectedMessage {
+                        tag: u32::from(status.code),
+                    })?;
+                    self.closing |= status.close;
+                    let data = self
+                        .buf
+                        .get(at + body.start..at + body.end)
+                        .unwrap_or_default();
+                    return Ok(Some(match status.code {
+                        200 => Answer::Chunk { token, data },
+                        404 => Answer::NotFound { token },
+                        code => Answer::Error { token, code },
+                    }));
+                }
+                http::Whole::Head(used) => {
+                    self.rx.start += used;
+                }
+            }
             let (_, rest) = self.buf.split_at_mut(TX_BUF_LEN.min(self.buf.len()));
             let (body, rx) = rest.split_at_mut(BODY_LEN.min(rest.len()));
             let input = rx.get(self.rx.start..self.rx.end).unwrap_or_default();
@@ -588,11 +620,19 @@ fn write_request(
     address: &ChunkAddress,
 ) -> Result<(), Error> {
     use core::fmt::Write as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // The address in lowercase hex, by table (formatting each byte costs more than the rest
+    // of the request).
+    let mut hex = [0u8; 64];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(address.0) {
+        if let [hi, lo] = pair {
+            *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            *lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+        }
+    }
     let res = (|| {
         w.write_str("GET /chunks/")?;
-        for b in address.0 {
-            write!(w, "{b:02x}")?;
-        }
+        w.write_str(core::str::from_utf8(&hex).map_err(|_| core::fmt::Error)?)?;
         w.write_str(" HTTP/1.1\r\nHost: ")?;
         w.write_str(authority)?;
         w.write_str("\r\n\r\n")

@@ -635,7 +635,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                 Some(c) => {
                     let depth = c.capacity().min(window).min(cap);
                     let sent = in_flight.saturating_sub(queued);
-                    if queued == 0 || sent * 2 > depth {
+                    if queued == 0 || sent * 4 > depth {
                         continue;
                     }
                     c.flush()

@@ -49,6 +49,23 @@ pub struct Status {
     pub close: bool,
 }
 
+/// What [`ResponseParser::handle_whole`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whole {
+    /// A whole response was consumed.
+    Response {
+        /// Bytes of the input it took.
+        used: usize,
+        /// Its status.
+        status: Status,
+        /// Where its body lies in the input.
+        body: core::ops::Range<usize>,
+    },
+    /// Only this many bytes were consumed (a head, or nothing): continue with
+    /// [`ResponseParser::handle`].
+    Head(usize),
+}
+
 /// Incremental parser of a sequence of HTTP/1.1 responses on one connection.
 #[derive(Debug, Clone)]
 pub struct ResponseParser {
@@ -200,6 +217,48 @@ impl ResponseParser {
                 }
             }
         }
+    }
+
+    /// Like [`handle`](Self::handle) for a parser between responses, without copying the
+    /// body: if `input` starts with a whole response with a `Content-Length` body, consumes
+    /// it and returns the bytes used, its [`Status`] and where its body lies in `input`
+    /// ([`Whole::Response`]). Otherwise it consumes at most a complete head
+    /// ([`Whole::Head`] with the bytes used, maybe 0), and [`handle`](Self::handle) takes the
+    /// rest. `max_body` bounds a 200 body as `body.len()` does for `handle`.
+    ///
+    /// # Errors
+    /// As [`handle`](Self::handle).
+    pub fn handle_whole(&mut self, input: &[u8], max_body: usize) -> Result<Whole, Error> {
+        if self.state != State::Head {
+            return Ok(Whole::Head(0));
+        }
+        let Some(n) = self.parse_head(input)? else {
+            return Ok(Whole::Head(0));
+        };
+        let State::Fixed { remaining } = self.state else {
+            return Ok(Whole::Head(n));
+        };
+        let end = n.saturating_add(remaining);
+        if end > input.len() {
+            return Ok(Whole::Head(n));
+        }
+        let max = if self.code == 200 {
+            max_body
+        } else {
+            MAX_ERROR_BODY_LEN
+        };
+        if remaining > max {
+            return Err(Error::BodyTooLarge {
+                len: remaining,
+                max,
+            });
+        }
+        self.body_len = remaining;
+        Ok(Whole::Response {
+            used: end,
+            status: self.finish(),
+            body: n..end,
+        })
     }
 
     /// Parses a complete head at the start of `input`; `None` while incomplete.

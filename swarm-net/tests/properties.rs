@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use swarm_net::codec::{
     self, decode, decode_frame, Message, MAX_BODY_LEN, MAX_CHUNK_DATA_LEN, MAX_FRAME_LEN,
 };
-use swarm_net::http::ResponseParser;
+use swarm_net::http::{ResponseParser, Whole};
 use swarm_net::Error;
 
 /// Messages with owned data (the codec borrows from the caller).
@@ -191,6 +191,66 @@ proptest! {
             }
         }
         prop_assert_eq!(got, bodies);
+        prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn http_parser_in_place_path_gives_the_same_responses(
+        bodies in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..300), any::<bool>(), prop_oneof![Just(200u16), Just(404), Just(500)]), 1..6),
+        step in 1usize..400,
+    ) {
+        // As the HTTP client reads: whole Content-Length responses in place, the rest (split
+        // heads and bodies, chunked bodies) through `handle`.
+        let mut wire = Vec::new();
+        for (b, chunked, code) in &bodies {
+            if *chunked {
+                wire.extend_from_slice(format!("HTTP/1.1 {code} X\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes());
+                for part in b.chunks(7) {
+                    wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                    wire.extend_from_slice(part);
+                    wire.extend_from_slice(b"\r\n");
+                }
+                wire.extend_from_slice(b"0\r\n\r\n");
+            } else {
+                wire.extend_from_slice(format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\n\r\n", b.len()).as_bytes());
+                wire.extend_from_slice(b);
+            }
+        }
+        let mut p = ResponseParser::new();
+        let mut body = [0u8; MAX_CHUNK_DATA_LEN];
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        for piece in wire.chunks(step) {
+            buf.extend_from_slice(piece);
+            loop {
+                match p.handle_whole(&buf, MAX_CHUNK_DATA_LEN).unwrap() {
+                    Whole::Response { used, status, body } => {
+                        got.push((status.code, buf[body].to_vec()));
+                        buf.drain(..used);
+                        continue;
+                    }
+                    Whole::Head(used) => {
+                        buf.drain(..used);
+                    }
+                }
+                let (used, st) = p.handle(&buf, &mut body).unwrap();
+                buf.drain(..used);
+                match st {
+                    // Non-200 bodies are counted, not kept, on this path.
+                    Some(s) if s.code == 200 => got.push((s.code, body[..s.body_len].to_vec())),
+                    Some(s) => got.push((s.code, Vec::new())),
+                    None => break,
+                }
+            }
+        }
+        let want: Vec<(u16, Vec<u8>)> = bodies.iter().map(|(b, _, c)| (*c, b.clone())).collect();
+        prop_assert_eq!(got.len(), want.len());
+        for ((gc, gb), (wc, wb)) in got.iter().zip(&want) {
+            prop_assert_eq!(gc, wc);
+            if !gb.is_empty() || *gc == 200 {
+                prop_assert_eq!(gb, wb);
+            }
+        }
         prop_assert!(buf.is_empty());
     }
 }
