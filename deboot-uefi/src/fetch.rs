@@ -183,7 +183,13 @@ fn run(
             println!("{}", progress.finish(len_u64(&out), net.now_us()));
             Ok(out)
         }
-        Err(e) => Err(failure(label, target, &e, observed.missing)),
+        Err(e) => {
+            // The chunk that could be neither had nor rebuilt (with `recovery` it may not be
+            // the one a node lacked: a root whose replicas are gone too, a group past its
+            // parities), else the last one no node had.
+            let lost = Retrieval::unrecoverable(&observed).or(observed.missing);
+            Err(failure(label, target, &e, lost))
+        }
     }
 }
 
@@ -217,7 +223,7 @@ fn report_nodes(driver: &Drv<'_, '_, '_>, before: &[u32], bad_chunks: u32) {
 }
 
 /// The one line for a failed fetch, and the status returned to the firmware; `missing` is the
-/// last chunk no node had, named when the error itself does not.
+/// chunk the fetch could not do without, named when the error itself does not.
 fn failure(
     label: &str,
     target: &str,
