@@ -13,6 +13,12 @@
 //! `IDLE_BUDGET_S` in all) for 300 ms in which other processes used under `MAX_FOREIGN` of a
 //! core, and a figure whose best run saw more foreign CPU is marked NOISY (as swarm-bmt's
 //! bench does; the relay's threads count as this process).
+//!
+//! "client CPU" is the file's size over the CPU time the fetching thread used (its
+//! `schedstat`), as a ratio to verification: what the client would reach if the other core
+//! (the relay, and whatever else runs there) never kept it waiting.
+//! `FETCH_BENCH_PROFILE=framed|bee-api` (with `FETCH_BENCH_WINDOW`, `FETCH_BENCH_DELAY_MS`,
+//! `FETCH_BENCH_RUNS`) only repeats one fetch, for `perf record`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -124,6 +130,25 @@ fn best(n: usize, mut f: impl FnMut() -> Duration) -> (Duration, bool) {
         })
         .min()
         .unwrap()
+}
+
+/// Best of `n` verified fetches (as [`best`]), with the client thread's CPU time in that run.
+fn best_fetch(
+    n: usize,
+    url: &str,
+    target: &str,
+    window: usize,
+    data: &[u8],
+) -> (Duration, bool, Duration) {
+    let mut cpu = Vec::new();
+    let (d, noisy) = best(n, || {
+        let c0 = thread_cpu();
+        let d = fetch(url, target, window, data, false);
+        cpu.push((d, thread_cpu() - c0));
+        d
+    });
+    let c = cpu.iter().find(|(x, _)| *x == d).map_or(0.0, |(_, c)| *c);
+    (d, noisy, Duration::from_secs_f64(c.max(1e-9)))
 }
 
 fn noisy(flag: bool) -> &'static str {
@@ -321,21 +346,29 @@ fn main() {
     // Warm the relay's cache, and check the bytes through both protocols once.
     fetch(&format!("tcp://{a}"), &target, 64, &data, true);
     fetch(&format!("http://{a}"), &target, 64, &data, true);
-    println!("\n  no added latency           MB/s   of verification   of TCP copy");
+    println!(
+        "\n  no added latency           MB/s   of verification   of TCP copy   client CPU \
+         (of verification)"
+    );
     for (name, url) in [
         ("framed", format!("tcp://{a}")),
         ("bee-api", format!("http://{a}")),
     ] {
-        for window in [1usize, 4, 16, 64, 256] {
-            let (d, n) = best(if window == 1 { 1 } else { 3 }, || {
-                fetch(&url, &target, window, &data, false)
-            });
+        for window in [1usize, 16, 64, 128, 256] {
+            let (d, n, cpu) = best_fetch(
+                if window == 1 { 1 } else { 3 },
+                &url,
+                &target,
+                window,
+                &data,
+            );
             let rate = mbps(data.len(), d);
             println!(
-                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}   {:>10.2}{}",
+                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}   {:>10.2}   {:>10.2}{}",
                 rate / hash,
                 if rate / hash >= BAR { " ok" } else { "   " },
                 rate / tcp,
+                mbps(data.len(), cpu) / hash,
                 noisy(n)
             );
         }
@@ -346,21 +379,22 @@ fn main() {
     let r = relay(&store, chunks.len(), Duration::from_millis(1));
     let a = r.local_addr();
     fetch(&format!("tcp://{a}"), &target, 256, &data, true); // warm
-    println!("\n  1 ms added per response    MB/s   of verification");
+    println!(
+        "\n  1 ms added per response    MB/s   of verification   client CPU (of verification)"
+    );
     for (name, url) in [
         ("framed", format!("tcp://{a}")),
         ("bee-api", format!("http://{a}")),
     ] {
         let mut reached = None;
-        for window in [4usize, 8, 16, 32, 64, 128, 256] {
-            let (d, n) = best(if window < 64 { 1 } else { 2 }, || {
-                fetch(&url, &target, window, &data, false)
-            });
+        for window in [32usize, 64, 128, 192, 256] {
+            let (d, n, cpu) = best_fetch(2, &url, &target, window, &data);
             let rate = mbps(data.len(), d);
             println!(
-                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}{}",
+                "  {name:<7} window {window:>3}:  {rate:7.1}   {:>8.2}{}   {:>10.2}{}",
                 rate / hash,
                 if rate / hash >= BAR { " ok" } else { "   " },
+                mbps(data.len(), cpu) / hash,
                 noisy(n)
             );
             if rate / hash >= BAR && reached.is_none() {
