@@ -22,6 +22,9 @@ pub const MAX_NODES: usize = 8;
 /// How many times in a row a node's connection may be lost (or fail to open) before the
 /// requests on it fail over to the next node and the node is given up for the run.
 pub const MAX_RECONNECTS: u32 = 3;
+/// Requests queued on a node that are sent at once even while more than a quarter of its
+/// pipeline is still on the wire (a deep window on a slow link stays nearly full).
+pub const FLUSH_BATCH: usize = 48;
 /// Bytes of verified output the driver copies out of the retrieval per call.
 pub const OUT_BUF_LEN: usize = 4096;
 
@@ -621,9 +624,9 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
     }
 
     /// Sends the queued requests of every node whose requests already on the wire have
-    /// dropped to half its pipeline depth or less: requests go out in batches, so the server
-    /// wakes once per batch and answers in large writes (each send also costs this side a
-    /// loopback or NIC round through the TCP stack).
+    /// dropped to a quarter of its pipeline depth, or that has [`FLUSH_BATCH`] queued:
+    /// requests go out in batches, so the server wakes once per batch and answers in large
+    /// writes (each send also costs this side a loopback or NIC round through the TCP stack).
     fn flush(&mut self) {
         let window = self.config.window.clamp(1, MAX_IN_FLIGHT);
         for i in 0..self.nodes.len() {
@@ -635,7 +638,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                 Some(c) => {
                     let depth = c.capacity().min(window).min(cap);
                     let sent = in_flight.saturating_sub(queued);
-                    if queued == 0 || sent * 4 > depth {
+                    if queued == 0 || (sent * 4 > depth && queued < FLUSH_BATCH) {
                         continue;
                     }
                     c.flush()
