@@ -416,12 +416,14 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
     fn dispatch<R: Retrieval + ?Sized>(&mut self, r: &mut R) -> Result<bool, Error> {
         let mut settled = false;
         for slot in 0..MAX_IN_FLIGHT {
-            let Some(p) = self.pending.get(slot).copied().flatten() else {
+            // Looked at in place: only an unassigned request is copied out.
+            let Some(p) = self.pending.get(slot).and_then(Option::as_ref) else {
                 continue;
             };
             if p.node.is_some() {
                 continue;
             }
+            let p = *p;
             let Some(i) = self.choose(&p) else {
                 // Every node failed this request.
                 if let Some(e) = self.pending.get_mut(slot) {
