@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use swarm_relay::Store;
 
-use crate::support::{file_vectors, http_conn, http_get, load_json, xorshift_bytes, TempDir};
+use crate::support::{
+    file_vectors, http_conn, http_get, load_json, printed_references, xorshift_bytes, TempDir,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_swarm-relay");
 
@@ -41,23 +43,13 @@ fn signal(child: &Child, sig: &str) {
 fn import_prints_one_reference_per_path_in_order() {
     let dir = TempDir::new("cli-import");
     let vectors = file_vectors();
-    let out = Command::new(BIN)
-        .args(["import", "--redundancy", "0"])
-        .args(vectors.iter().map(|v| &v.1))
-        .arg("--store")
-        .arg(dir.path().join("store"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let printed = printed_references(
+        Command::new(BIN)
+            .args(["import", "--redundancy", "0"])
+            .args(vectors.iter().map(|v| &v.1))
+            .arg("--store")
+            .arg(dir.path().join("store")),
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let printed: Vec<&str> = stdout
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
     let expected: Vec<&str> = vectors.iter().map(|v| v.2.as_str()).collect();
     assert_eq!(printed, expected);
     assert_eq!(printed.len(), 9);
@@ -88,23 +80,13 @@ fn import_defaults_to_medium_as_bee_does() {
             assert_ne!(v["reference"], v["reference_at_level_none"]);
         }
     }
-    let out = Command::new(BIN)
-        .arg("import")
-        .args(&paths)
-        .arg("--store")
-        .arg(dir.path().join("store"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let printed = printed_references(
+        Command::new(BIN)
+            .arg("import")
+            .args(&paths)
+            .arg("--store")
+            .arg(dir.path().join("store")),
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let printed: Vec<&str> = stdout
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
     assert_eq!(printed, expected);
     assert_eq!(printed.len(), 7);
 }

@@ -12,7 +12,7 @@ use swarm_core::source::{drive, ChunkSource};
 use swarm_core::Joiner;
 use swarm_relay::Store;
 
-use crate::support::{xorshift_bytes, TempDir};
+use crate::support::{printed_references, xorshift_bytes, TempDir};
 
 fn trees() -> serde_json::Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,23 +84,17 @@ fn cli_import_redundancy_then_join_with_the_root_and_leaves_withheld() {
     let file = dir.path().join("data.bin");
     let data = xorshift_bytes(0x60002, 10 * 4096); // L1-MEDIUM-len-10x4096
     std::fs::write(&file, &data).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_swarm-relay"))
-        .args(["import", "--redundancy", "1", "--store"])
-        .arg(&store_dir)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let printed = printed_references(
+        Command::new(env!("CARGO_BIN_EXE_swarm-relay"))
+            .args(["import", "--redundancy", "1", "--store"])
+            .arg(&store_dir)
+            .arg(&file),
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let reference = stdout.split_whitespace().next().unwrap();
     assert_eq!(
-        reference,
-        "67f8543aa2ac37c7c38b79a5cff85ee9b5f919c295c61520a007c245602d69ff"
+        printed,
+        ["67f8543aa2ac37c7c38b79a5cff85ee9b5f919c295c61520a007c245602d69ff"]
     );
+    let reference = &printed[0];
     let bad = Command::new(env!("CARGO_BIN_EXE_swarm-relay"))
         .args(["import", "--redundancy", "5", "--store"])
         .arg(&store_dir)

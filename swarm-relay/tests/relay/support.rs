@@ -77,6 +77,23 @@ pub fn chunk_list(path: &Path) -> Vec<ChunkAddress> {
         .collect()
 }
 
+/// Runs `swarm-relay` as `cmd` sets it up (`import …`), asserts it succeeded (showing its
+/// stderr if not), and returns the first word of each line it printed: `import` prints one
+/// reference a line, in the order of its paths.
+pub fn printed_references(cmd: &mut std::process::Command) -> Vec<String> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}
+
 /// Deterministic bytes (xorshift32, as the vectors' recipe).
 pub fn xorshift_bytes(seed: u32, len: usize) -> Vec<u8> {
     let mut x = seed.max(1);
