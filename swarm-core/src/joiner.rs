@@ -193,7 +193,9 @@ impl Rec {
 #[cfg(feature = "recovery")]
 #[derive(Clone, Copy)]
 struct Up {
-    /// Tree level and frame of the parent (`u16::MAX`: none, the root).
+    /// Tree level of the parent plus one (0: none, the root), so that `NONE` is all-zero and
+    /// the constant templates of `Slot`/`TreeLevel` stay out of the binary (16 KiB in
+    /// deboot.efi).
     level: u16,
     frame: u8,
     index: u8,
@@ -203,7 +205,7 @@ struct Up {
 #[cfg(feature = "recovery")]
 impl Up {
     const NONE: Self = Self {
-        level: u16::MAX,
+        level: 0,
         frame: 0,
         index: 0,
         lost: false,
@@ -212,11 +214,11 @@ impl Up {
     /// A child `index` of frame `frame` at tree level `level`.
     fn new(level: usize, frame: usize, index: usize) -> Self {
         match (
-            u16::try_from(level),
+            level.checked_add(1).map(u16::try_from),
             u8::try_from(frame),
             u8::try_from(index),
         ) {
-            (Ok(level), Ok(frame), Ok(index)) if level != u16::MAX => Self {
+            (Some(Ok(level)), Ok(frame), Ok(index)) => Self {
                 level,
                 frame,
                 index,
@@ -227,7 +229,8 @@ impl Up {
     }
 
     fn parent(self) -> Option<(usize, usize)> {
-        (self.level != u16::MAX).then_some((usize::from(self.level), usize::from(self.frame)))
+        let level = self.level.checked_sub(1)?;
+        Some((usize::from(level), usize::from(self.frame)))
     }
 }
 
@@ -844,17 +847,20 @@ impl<'m> Joiner<'m> {
         HandOut::Request(*address)
     }
 
-    /// A destination as a list index: slots first, then the frames level by level.
+    /// A destination as a list index plus one (0 is [`NIL`]): slots first, then the frames
+    /// level by level.
     fn dest_id(&self, dest: Dest) -> u32 {
         let id = match dest {
             Dest::Slot(i) => i,
             Dest::Frame(d, k) => self.slots.len() + d * FRAMES + k,
         };
-        u32::try_from(id).unwrap_or(NIL)
+        id.checked_add(1)
+            .and_then(|id| u32::try_from(id).ok())
+            .unwrap_or(NIL)
     }
 
     fn dest_of(&self, id: u32) -> Option<Dest> {
-        let id = usize::try_from(id).ok()?;
+        let id = usize::try_from(id).ok()?.checked_sub(1)?;
         let w = self.slots.len();
         if id < w {
             return Some(Dest::Slot(id));
@@ -1482,8 +1488,9 @@ impl Matches {
     }
 }
 
-/// The end of a bucket's list.
-const NIL: u32 = u32::MAX;
+/// The end of a bucket's list. Zero, so that the constant templates of `Slot` and `TreeLevel`
+/// (about 4 KiB each) are all-zero and stay out of the binary (deboot.efi's size bar).
+const NIL: u32 = 0;
 
 fn bucket(address: &ChunkAddress) -> usize {
     usize::from(address.0[0])
