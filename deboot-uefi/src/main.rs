@@ -165,9 +165,12 @@ fn fail(status: Status, reason: String) -> Failure {
     Failure { status, reason }
 }
 
+/// A panic would be a bug (no code of ours panics by design). Its message and location are not
+/// printed on purpose: reading `info` keeps every panic site's message, location and formatting
+/// in the image (30 KB of deboot.efi's 256 KiB bar, 287,232 against 257,536 bytes).
 #[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    println!("deboot: failed: internal error: {}", info.message());
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    println!("deboot: failed: internal error (a bug in deboot.efi)");
     // SAFETY: nothing of ours is installed in the firmware at a panic that could outlive the
     // image except the initrd handle during StartImage, and a panic cannot happen while the
     // child runs. Exit returns ABORTED to whoever started us, so the next boot option runs.
