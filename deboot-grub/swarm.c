@@ -444,48 +444,64 @@ static struct grub_net_app_protocol grub_swarm_protocol =
     .packets_pulled = swarm_packets_pulled
   };
 
-/* swarm_verify FILE REF: recomputes FILE's Swarm reference (the root of its chunk tree) while
-   reading it through GRUB's file API; sets $swarm_verify_result; fails if it is not REF.  */
+/* Reads FILE to its end in 64 KiB blocks, feeding each block to H unless H is NULL; its
+   length in *TOTAL.  A file that ends before its announced size is an error, named after CMD.
+   Returns grub_errno.  */
 static grub_err_t
-grub_cmd_swarm_verify (grub_command_t cmd __attribute__ ((unused)), int argc, char **args)
+swarm_read_file (const char *cmd, const char *name, struct deboot_grub_hash *h,
+		 grub_uint64_t *total)
 {
   grub_file_t file;
-  struct deboot_grub_hash *h;
   grub_uint8_t *buf;
   grub_ssize_t n;
-  grub_uint64_t total = 0;
-  char hex[65];
   enum { BUF_LEN = 65536 };
 
-  if (argc != 2 && argc != 1)
-    return grub_error (GRUB_ERR_BAD_ARGUMENT, "usage: swarm_verify FILE [REF]");
+  *total = 0;
   buf = grub_malloc (BUF_LEN);
   if (!buf)
     return grub_errno;
-  file = grub_file_open (args[0], GRUB_FILE_TYPE_TO_HASH | GRUB_FILE_TYPE_NO_DECOMPRESS);
+  file = grub_file_open (name, GRUB_FILE_TYPE_TO_HASH | GRUB_FILE_TYPE_NO_DECOMPRESS);
   if (!file)
     {
       grub_free (buf);
       return grub_errno;
     }
-  h = deboot_grub_hash_new ();
   while ((n = grub_file_read (file, buf, BUF_LEN)) > 0)
     {
-      total += n;
-      if (deboot_grub_hash_write (h, buf, n) < 0)
+      *total += n;
+      if (h && deboot_grub_hash_write (h, buf, n) < 0)
 	{
 	  n = -2;
 	  break;
 	}
     }
+  if (n < 0 && !grub_errno)
+    grub_error (GRUB_ERR_FILE_READ_ERROR, "%s: cannot read `%s'", cmd, name);
+  else if (n == 0 && !grub_errno && file->size != GRUB_FILE_SIZE_UNKNOWN
+	   && *total != file->size)
+    grub_error (GRUB_ERR_FILE_READ_ERROR, "%s: `%s' ended after %llu of %llu bytes", cmd, name,
+		(unsigned long long) *total, (unsigned long long) file->size);
   grub_file_close (file);
   grub_free (buf);
-  if (n < 0 || grub_errno)
+  return grub_errno;
+}
+
+/* swarm_verify FILE REF: recomputes FILE's Swarm reference (the root of its chunk tree) while
+   reading it through GRUB's file API; sets $swarm_verify_result; fails if it is not REF.  */
+static grub_err_t
+grub_cmd_swarm_verify (grub_command_t cmd __attribute__ ((unused)), int argc, char **args)
+{
+  struct deboot_grub_hash *h;
+  grub_uint64_t total;
+  char hex[65];
+
+  if (argc != 2 && argc != 1)
+    return grub_error (GRUB_ERR_BAD_ARGUMENT, "usage: swarm_verify FILE [REF]");
+  h = deboot_grub_hash_new ();
+  if (swarm_read_file ("swarm_verify", args[0], h, &total))
     {
       deboot_grub_hash_free (h);
-      if (grub_errno)
-	return grub_errno;
-      return grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm_verify: cannot read `%s'", args[0]);
+      return grub_errno;
     }
   if (deboot_grub_hash_finish (h, hex, sizeof (hex)) < 0)
     return grub_error (GRUB_ERR_BUG, "swarm_verify: no reference for `%s'", args[0]);
@@ -507,31 +523,11 @@ grub_cmd_swarm_verify (grub_command_t cmd __attribute__ ((unused)), int argc, ch
 static grub_err_t
 grub_cmd_swarm_read (grub_command_t cmd __attribute__ ((unused)), int argc, char **args)
 {
-  grub_file_t file;
-  grub_uint8_t *buf;
-  grub_ssize_t n;
-  grub_uint64_t total = 0;
-  enum { BUF_LEN = 65536 };
+  grub_uint64_t total;
 
   if (argc != 1)
     return grub_error (GRUB_ERR_BAD_ARGUMENT, "usage: swarm_read FILE");
-  buf = grub_malloc (BUF_LEN);
-  if (!buf)
-    return grub_errno;
-  file = grub_file_open (args[0], GRUB_FILE_TYPE_TO_HASH | GRUB_FILE_TYPE_NO_DECOMPRESS);
-  if (!file)
-    {
-      grub_free (buf);
-      return grub_errno;
-    }
-  while ((n = grub_file_read (file, buf, BUF_LEN)) > 0)
-    total += n;
-  if (n == 0 && !grub_errno && file->size != GRUB_FILE_SIZE_UNKNOWN && total != file->size)
-    grub_error (GRUB_ERR_FILE_READ_ERROR, "swarm_read: `%s' ended after %llu of %llu bytes",
-		args[0], (unsigned long long) total, (unsigned long long) file->size);
-  grub_file_close (file);
-  grub_free (buf);
-  if (grub_errno)
+  if (swarm_read_file ("swarm_read", args[0], NULL, &total))
     return grub_errno;
   grub_printf ("swarm_read: %llu bytes\n", (unsigned long long) total);
   return GRUB_ERR_NONE;
