@@ -16,6 +16,7 @@
 )]
 #![allow(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +24,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use k256::ecdsa::SigningKey;
+use swarm_bmt::{ChunkAddress, Reference, Span};
+use swarm_core::feed::{self, Topic};
+use swarm_core::soc;
+use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
 
 /// The payload's marker line, printed when deboot.efi has started it.
 pub const PAYLOAD_MARKER: &str = "DEBOOT-PAYLOAD-MARKER-5f1c done";
@@ -38,7 +45,8 @@ pub const HOST_FROM_GUEST: &str = "10.0.2.2";
 /// What one boot did.
 #[derive(Debug)]
 pub struct Boot {
-    /// QEMU's exit status; `None` if it was killed at the deadline or by a signal.
+    /// QEMU's exit status; `None` if it was killed (at the deadline, once the serial log held
+    /// what [`run_qemu`] stops at, or by a signal).
     pub status: Option<i32>,
     /// The serial console, without ANSI escapes and carriage returns.
     pub serial: String,
@@ -55,6 +63,12 @@ impl Boot {
         self.serial.lines().filter(move |l| l.starts_with(prefix))
     }
 
+    /// The first serial line containing `needle`.
+    #[must_use]
+    pub fn line(&self, needle: &str) -> Option<&str> {
+        self.serial.lines().find(|l| l.contains(needle))
+    }
+
     /// When the first serial line equal to `line` (after trimming) arrived.
     #[must_use]
     pub fn time_of(&self, line: &str) -> Option<Duration> {
@@ -63,6 +77,33 @@ impl Boot {
             .find(|(_, l)| l.trim() == line)
             .map(|(t, _)| *t)
     }
+
+    /// Prints `figure: <what>, wall time <s> s`.
+    pub fn figure(&self, what: &str) {
+        eprintln!("figure: {what}, wall time {:.2} s", self.wall.as_secs_f64());
+    }
+}
+
+/// A host tool or file is missing: panics under `CI=true` (CI must run every case), otherwise
+/// prints why `test` is skipped. Always `None`, for `return skip(…)`.
+#[must_use]
+pub fn skip<T>(test: &str, why: &str) -> Option<T> {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {why}"
+    );
+    eprintln!("{test}: skipped ({why})");
+    None
+}
+
+/// `tool` on `PATH` (or in `/usr/sbin`, `/sbin`).
+#[must_use]
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|p| p.join(tool))
+        .find(|p| p.is_file())
 }
 
 /// QEMU and OVMF on this machine.
@@ -77,25 +118,15 @@ pub struct Firmware {
 /// skipped and returns `None`.
 #[must_use]
 pub fn firmware(test: &str) -> Option<Firmware> {
-    let qemu = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("qemu-system-x86_64"))
-            .find(|p| p.is_file())
-    });
     let code = PathBuf::from("/usr/share/OVMF/OVMF_CODE_4M.fd");
     let vars = PathBuf::from("/usr/share/OVMF/OVMF_VARS_4M.fd");
-    match qemu {
+    match which("qemu-system-x86_64") {
         Some(qemu) if code.is_file() && vars.is_file() => Some(Firmware { qemu, code, vars }),
-        _ => {
-            let why = "qemu-system-x86_64 or /usr/share/OVMF/OVMF_{CODE,VARS}_4M.fd missing \
-                       (apt-get install --no-install-recommends qemu-system-x86 ovmf)";
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: {why}"
-            );
-            eprintln!("{test}: skipped ({why})");
-            None
-        }
+        _ => skip(
+            test,
+            "qemu-system-x86_64 or /usr/share/OVMF/OVMF_{CODE,VARS}_4M.fd missing \
+             (apt-get install --no-install-recommends qemu-system-x86 ovmf)",
+        ),
     }
 }
 
@@ -131,31 +162,10 @@ pub fn images() -> &'static Images {
                 payload,
             };
         }
-        let root = repo_root();
-        let target_dir = var("DEBOOT_UEFI_TARGET_DIR").unwrap_or_else(|| root.join("target/uefi"));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let target_dir =
+            var("DEBOOT_UEFI_TARGET_DIR").unwrap_or_else(|| repo_root().join("target/uefi"));
         let t0 = Instant::now();
-        let status = Command::new(cargo)
-            // Not --locked: deboot-uefi's own lock file follows the path crates' dependencies,
-            // which other changes may move; cargo updates only what they changed.
-            .args([
-                "build",
-                "--release",
-                "--workspace",
-                "--target",
-                "x86_64-unknown-uefi",
-            ])
-            .arg("--manifest-path")
-            .arg(root.join("deboot-uefi/Cargo.toml"))
-            // Its .cargo/config.toml (size flags) is only read from that directory.
-            .current_dir(root.join("deboot-uefi"))
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
-        assert!(status.success(), "building deboot-uefi failed: {status}");
-        let dir = target_dir.join("x86_64-unknown-uefi/release");
+        let dir = build_uefi(&target_dir, &["--workspace"]);
         let images = Images {
             deboot: dir.join("deboot.efi"),
             runner: dir.join("runner.efi"),
@@ -170,6 +180,46 @@ pub fn images() -> &'static Images {
         );
         images
     })
+}
+
+/// Builds `deboot-uefi`'s workspace with `args` (`--release --target x86_64-unknown-uefi`,
+/// in `target_dir`); returns the folder of the images.
+///
+/// # Panics
+/// If the build fails.
+pub fn build_uefi(target_dir: &Path, args: &[&str]) -> PathBuf {
+    // Its .cargo/config.toml (size flags) is only read from that directory. Not --locked:
+    // deboot-uefi's own lock file follows the path crates' dependencies, which other changes
+    // may move; cargo updates only what they changed.
+    cargo_build(
+        &repo_root().join("deboot-uefi"),
+        target_dir,
+        &[args, &["--target", "x86_64-unknown-uefi"]].concat(),
+    );
+    target_dir.join("x86_64-unknown-uefi/release")
+}
+
+/// `cargo build --release <args>` run in `dir`, into `target_dir`, without the caller's
+/// `RUSTFLAGS`.
+///
+/// # Panics
+/// If the build fails.
+pub fn cargo_build(dir: &Path, target_dir: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release"])
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(
+        status.success(),
+        "cargo build --release {args:?} in {} failed: {status}",
+        dir.display()
+    );
 }
 
 /// The repository root (this crate's parent).
@@ -264,90 +314,98 @@ impl Esp {
         write_config(&esp, config);
     }
 
-    /// Boots this ESP once (serialised with every other boot of the process, so two QEMUs do
-    /// not share the two cores and wall times mean something).
+    /// Boots this ESP once (with `virtio-net` on QEMU's user network if `network`) and
+    /// prints the serial log.
     ///
     /// # Panics
     /// If QEMU cannot be started.
     #[must_use]
     pub fn boot(&self, fw: &Firmware, network: bool) -> Boot {
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let vars = self.dir.path().join("vars.fd");
         if !vars.exists() {
             std::fs::copy(&fw.vars, &vars).unwrap_or_else(|e| panic!("copy OVMF vars: {e}"));
         }
-        let accel = std::env::var("QEMU_ACCEL").unwrap_or_else(|_| "tcg".into());
         let mut cmd = Command::new(&fw.qemu);
-        cmd.args([
-            "-machine",
-            &format!("q35,accel={accel}"),
-            "-m",
-            "512",
-            "-smp",
-            "1",
-        ])
-        .arg("-drive")
-        .arg(format!(
-            "if=pflash,format=raw,readonly=on,file={}",
-            fw.code.display()
-        ))
-        .arg("-drive")
-        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-        .arg("-drive")
-        .arg(format!(
-            "format=raw,file=fat:rw:{}",
-            self.dir.path().join("esp").display()
-        ));
+        cmd.args(["-m", "512"])
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,readonly=on,file={}",
+                fw.code.display()
+            ))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+            .arg("-drive")
+            .arg(format!("format=raw,file=fat:rw:{}", self.root().display()));
         if network {
-            cmd.args([
-                "-netdev",
-                "user,id=n0",
-                "-device",
-                "virtio-net-pci,netdev=n0,romfile=",
-            ]);
+            cmd.args(USER_NET);
         } else {
             cmd.args(["-nic", "none"]);
         }
-        cmd.args([
-            "-display",
-            "none",
-            "-serial",
-            "stdio",
-            "-monitor",
-            "none",
+        run_qemu(cmd, None, DEADLINE)
+    }
+}
+
+/// QEMU's user network on `virtio-net-pci`, without the NIC's option ROM (OVMF and Linux
+/// bring their own drivers); the guest reaches the host's 127.0.0.1 as [`HOST_FROM_GUEST`].
+pub const USER_NET: [&str; 4] = [
+    "-netdev",
+    "user,id=n0",
+    "-device",
+    "virtio-net-pci,netdev=n0,romfile=",
+];
+
+/// Runs `qemu` (a QEMU command with its memory, firmware or kernel, disks and network) on a
+/// q35 machine (TCG unless `QEMU_ACCEL`) with one CPU, the serial console on stdio, no
+/// display, monitor or reboot, and `isa-debug-exit` at 0xf4; prints the serial log. Ends
+/// when QEMU exits, when the log contains `stop_at` (QEMU is then killed: our own child, by
+/// handle), or at `deadline`. Serialised with every other run of the process, so two QEMUs
+/// do not share the two cores and wall times mean something.
+///
+/// # Panics
+/// If QEMU cannot be started.
+#[must_use]
+pub fn run_qemu(mut qemu: Command, stop_at: Option<&str>, deadline: Duration) -> Boot {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let accel = std::env::var("QEMU_ACCEL").unwrap_or_else(|_| "tcg".into());
+    qemu.args(["-machine", &format!("q35,accel={accel}"), "-smp", "1"])
+        .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
+        .args([
             "-no-reboot",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ])
-        .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-        let t0 = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start QEMU: {e}"));
-        let out = capture(&mut child, t0);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(s)) => break s.code(),
-                Ok(None) if t0.elapsed() < DEADLINE => thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    let _ = child.kill(); // our own child, by handle
-                    let _ = child.wait();
-                    break None;
-                }
+    let t0 = Instant::now();
+    let mut child = qemu
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start QEMU: {e}"));
+    let out = capture(&mut child, t0);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s.code(),
+            Ok(None) if t0.elapsed() < deadline && !stop_at.is_some_and(|n| out.holds(n)) => {
+                thread::sleep(Duration::from_millis(20));
             }
-        };
-        let wall = t0.elapsed();
-        let (raw, stamps) = out.join();
-        let serial = clean(&raw);
-        let timed = timed_lines(&raw, &stamps);
-        Boot {
-            status,
-            serial,
-            wall,
-            timed,
+            _ => {
+                let _ = child.kill(); // our own child, by handle
+                let _ = child.wait();
+                break None;
+            }
         }
+    };
+    let wall = t0.elapsed();
+    let (raw, stamps) = out.join();
+    let serial = clean(&raw);
+    let timed = timed_lines(&raw, &stamps);
+    eprintln!("--- serial ({wall:.1?}, status {status:?}) ---\n{serial}\n---");
+    Boot {
+        status,
+        serial,
+        wall,
+        timed,
     }
 }
 
@@ -383,6 +441,12 @@ struct Captured {
 }
 
 impl Captured {
+    /// Whether the output so far holds `needle`.
+    fn holds(&self, needle: &str) -> bool {
+        let out = self.buf.lock().unwrap_or_else(PoisonError::into_inner);
+        out.0.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
     fn join(self) -> Output {
         for t in self.threads {
             let _ = t.join();
@@ -500,23 +564,158 @@ pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
 /// `CI=true`, otherwise prints why the test is skipped and returns `None`.
 #[must_use]
 pub fn grub_mkstandalone(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("grub-mkstandalone"))
-            .find(|p| p.is_file())
-    });
     let modules = Path::new("/usr/lib/grub/x86_64-efi/chain.mod").is_file();
-    if let (Some(tool), true) = (found, modules) {
-        return Some(tool);
+    match which("grub-mkstandalone") {
+        Some(tool) if modules => Some(tool),
+        _ => skip(
+            test,
+            "grub-mkstandalone or /usr/lib/grub/x86_64-efi missing (apt-get install \
+             --no-install-recommends grub-efi-amd64-bin grub-common grub2-common)",
+        ),
     }
-    let why = "grub-mkstandalone or /usr/lib/grub/x86_64-efi missing (apt-get install \
-               --no-install-recommends grub-efi-amd64-bin grub-common grub2-common)";
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}"
+}
+
+/// A `grub-mkstandalone` x86_64-efi image `dir/grubx64.efi` made with `args` (module
+/// options), whose memdisk holds `grub_cfg` as `boot/grub/grub.cfg` and each `(name, path)`
+/// of `files` as `boot/files/<name>`.
+///
+/// # Panics
+/// If grub-mkstandalone fails.
+#[must_use]
+pub fn grub_image(
+    tool: &Path,
+    dir: &Path,
+    args: &[OsString],
+    grub_cfg: &str,
+    files: &[(&str, &Path)],
+) -> PathBuf {
+    let cfg = dir.join("grub.cfg");
+    std::fs::write(&cfg, grub_cfg).unwrap();
+    let out = dir.join("grubx64.efi");
+    let t0 = Instant::now();
+    let mut cmd = Command::new(tool);
+    cmd.args(["-O", "x86_64-efi", "--locales=", "--fonts=", "--themes="])
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .arg(format!("boot/grub/grub.cfg={}", cfg.display()));
+    for (name, path) in files {
+        cmd.arg(format!("boot/files/{name}={}", path.display()));
+    }
+    let status = cmd.status().unwrap();
+    assert!(status.success(), "grub-mkstandalone failed: {status}");
+    eprintln!(
+        "grub image: {} bytes in {:.2?}",
+        std::fs::metadata(&out).unwrap().len(),
+        t0.elapsed()
     );
-    eprintln!("{test}: skipped ({why})");
-    None
+    out
+}
+
+/// Boots `app` (GRUB) as the ESP's `EFI/BOOT/BOOTX64.EFI`, with deboot.efi at
+/// `EFI/deboot/deboot.efi` and QEMU's user network.
+///
+/// # Panics
+/// On I/O errors.
+#[must_use]
+pub fn boot_app(fw: &Firmware, app: &Path) -> Boot {
+    let esp = Esp::new(images(), &Configured::LoadOptions(""));
+    std::fs::copy(app, esp.root().join("EFI/BOOT/BOOTX64.EFI")).unwrap();
+    esp.boot(fw, true)
+}
+
+/// A relay on 127.0.0.1 (the guest's [`HOST_FROM_GUEST`]) serving `store` with `faults`.
+///
+/// # Panics
+/// If it cannot bind.
+#[must_use]
+pub fn serve(store: Arc<Store>, faults: Faults) -> RelayHandle {
+    let config = Config {
+        faults,
+        ..Config::default()
+    };
+    Relay::bind("127.0.0.1:0", Backend::Store(store), config).unwrap()
+}
+
+/// Imports the folder `content`, after writing into it the test payload as `payload.efi` and
+/// each `(path, bytes)` of `files`, as `swarm-relay import DIR` does; the collection's
+/// reference.
+///
+/// # Panics
+/// On I/O or import errors.
+#[must_use]
+pub fn import_payload_collection(store: &Store, content: &Path, files: &[(&str, &[u8])]) -> String {
+    std::fs::create_dir_all(content).unwrap();
+    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
+    for (name, data) in files {
+        let path = content.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    }
+    import::import_paths(store, &[content.to_path_buf()]).unwrap()[0].to_string()
+}
+
+/// Signs feed update `index` of (`key`, `topic`) pointing at `reference` (v1 payload:
+/// timestamp and reference) and puts it into `store`; returns its chunk address.
+///
+/// # Panics
+/// If `reference` does not parse or the store fails.
+pub fn put_feed_update(
+    store: &Store,
+    key: &SigningKey,
+    topic: &Topic,
+    index: u64,
+    reference: &str,
+) -> ChunkAddress {
+    let reference: Reference = reference.parse().unwrap();
+    let mut payload = (1_700_000_000 + index).to_be_bytes().to_vec();
+    payload.extend_from_slice(reference.address().as_bytes());
+    let mut out = vec![0u8; 4200];
+    let id = feed::sequence_identifier(topic, index);
+    let (address, chunk) =
+        soc::sign(key, &id, Span(payload.len() as u64), &payload, &mut out).unwrap();
+    store.put_chunk(&address, chunk).unwrap();
+    address
+}
+
+/// Asserts the payload ran and ended QEMU, with `cmdline` and `initrd` handed over intact.
+pub fn assert_payload(boot: &Boot, cmdline: &str, initrd: &[u8]) {
+    assert_eq!(
+        boot.status,
+        Some(PAYLOAD_STATUS),
+        "the payload did not end QEMU"
+    );
+    assert!(boot.serial.contains(PAYLOAD_MARKER), "no payload marker");
+    let want = format!("payload: cmdline=[{cmdline}]");
+    assert!(
+        boot.serial.contains(&want),
+        "command line not passed: want `{want}`"
+    );
+    let want = format!(
+        "payload: initrd len={} crc32={:08x}",
+        initrd.len(),
+        crc32(initrd)
+    );
+    assert!(
+        boot.serial.contains(&want),
+        "initrd not handed over intact: want `{want}`"
+    );
+}
+
+/// Asserts deboot.efi refused: the payload did not run and the log has exactly one
+/// `deboot: failed: ` line, which says `reason`.
+pub fn assert_refused(boot: &Boot, reason: &str) {
+    assert!(
+        !boot.serial.contains("DEBOOT-PAYLOAD-MARKER"),
+        "the payload ran"
+    );
+    let failed: Vec<&str> = boot.lines("deboot: failed: ").collect();
+    assert_eq!(failed.len(), 1, "want exactly one deboot.efi failure line");
+    assert!(
+        failed[0].contains(reason),
+        "failure line `{}` lacks `{reason}`",
+        failed[0]
+    );
 }
 
 /// The marker the test initrd's `/init` prints before it ends QEMU with status 87.
@@ -524,10 +723,60 @@ pub const LINUX_INIT_MARKER: &str = "DEBOOT-LINUX-INIT-MARKER-9d2e";
 /// QEMU's exit status when the test `/init` ends it (isa-debug-exit code 0x2b).
 pub const LINUX_INIT_STATUS: i32 = 87;
 
-/// Debian's current kernel image (`vmlinuz`), from the versioned `linux-image-<v>-amd64`
-/// package that the `linux-image-amd64` metapackage depends on: `apt-get download` (not
-/// installed) and `dpkg-deb -x`, cached in `target/uefi/linux/`. `None` (with the reason
-/// printed) when apt or dpkg cannot provide it.
+/// The versioned kernel package `linux-image-amd64` depends on (`linux-image-<v>-amd64`), as
+/// `apt-cache depends` names it; `None` (with the reason printed) when it names none.
+#[must_use]
+pub fn debian_kernel_package() -> Option<String> {
+    let deps = Command::new("apt-cache")
+        .args(["depends", "linux-image-amd64"])
+        .output()
+        .ok()?;
+    let package = String::from_utf8_lossy(&deps.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .find(|p| p.starts_with("linux-image-") && p.ends_with("-amd64"))
+        .map(str::to_owned);
+    if package.is_none() {
+        eprintln!("linux kernel: `apt-cache depends linux-image-amd64` names no versioned image (apt-get update?)");
+    }
+    package
+}
+
+/// `apt-get download`s `package` (not installed) and unpacks it into `root` with
+/// `dpkg-deb -x`; the `.deb` is deleted. `false` (with the reason printed) on failure.
+#[must_use]
+pub fn apt_unpack(package: &str, root: &Path) -> bool {
+    let debs = TempDir::new("deb");
+    let ok = Command::new("apt-get")
+        .args(["download", package])
+        .current_dir(debs.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    let deb = std::fs::read_dir(debs.path())
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"));
+    let (true, Some(deb)) = (ok, deb) else {
+        eprintln!("`apt-get download {package}` failed");
+        return false;
+    };
+    let ok = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("`dpkg-deb -x {}` failed", deb.display());
+    }
+    ok
+}
+
+/// Debian's current kernel image (`vmlinuz`, from [`debian_kernel_package`] by
+/// [`apt_unpack`]), cached in `target/uefi/linux/`. `None` (with the reason printed) when apt
+/// or dpkg cannot provide it.
 #[must_use]
 pub fn linux_kernel() -> Option<PathBuf> {
     let dir = repo_root().join("target/uefi/linux");
@@ -536,40 +785,9 @@ pub fn linux_kernel() -> Option<PathBuf> {
         return Some(cached);
     }
     std::fs::create_dir_all(&dir).ok()?;
-    let deps = Command::new("apt-cache")
-        .args(["depends", "linux-image-amd64"])
-        .output()
-        .ok()?;
-    let deps = String::from_utf8_lossy(&deps.stdout);
-    let Some(package) = deps
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-") && p.ends_with("-amd64"))
-    else {
-        eprintln!("linux kernel: `apt-cache depends linux-image-amd64` names no versioned image (apt-get update?)");
-        return None;
-    };
-    let ok = Command::new("apt-get")
-        .args(["download", package])
-        .current_dir(&dir)
-        .status()
-        .is_ok_and(|s| s.success());
-    let deb = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"));
-    let (true, Some(deb)) = (ok, deb) else {
-        eprintln!("linux kernel: `apt-get download {package}` failed");
-        return None;
-    };
+    let package = debian_kernel_package()?;
     let root = dir.join("root");
-    let ok = Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&deb)
-        .arg(&root)
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = apt_unpack(&package, &root);
     let vmlinuz = std::fs::read_dir(root.join("boot"))
         .ok()?
         .filter_map(Result::ok)
@@ -579,14 +797,56 @@ pub fn linux_kernel() -> Option<PathBuf> {
                 .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
         });
     let (true, Some(vmlinuz)) = (ok, vmlinuz) else {
-        eprintln!("linux kernel: no boot/vmlinuz-* in {}", deb.display());
+        eprintln!("linux kernel: no boot/vmlinuz-* in {package}");
         return None;
     };
     std::fs::copy(&vmlinuz, &cached).ok()?;
     let _ = std::fs::remove_dir_all(&root);
-    let _ = std::fs::remove_file(&deb);
     eprintln!("linux kernel: {package} ({})", vmlinuz.display());
     Some(cached)
+}
+
+/// Debian's kernel and an initramfs whose `/init` is [`linux_init`], imported as an operator
+/// would publish them (`boot/vmlinuz`, `boot/initrd.img`) and served by a relay.
+#[derive(Debug)]
+pub struct LinuxCollection {
+    /// The relay serving it.
+    pub relay: RelayHandle,
+    /// The collection's reference.
+    pub reference: String,
+    /// The kernel's size.
+    pub kernel_len: u64,
+    /// The initramfs's size.
+    pub initrd_len: usize,
+    /// The store, the content and the init's build.
+    pub dir: TempDir,
+}
+
+/// The [`LinuxCollection`], or (through [`skip`]) `None` when the kernel package or a static
+/// init is unavailable.
+///
+/// # Panics
+/// On I/O or import errors.
+#[must_use]
+pub fn linux_collection(test: &str) -> Option<LinuxCollection> {
+    let dir = TempDir::new("linux");
+    let (Some(kernel), Some(init)) = (linux_kernel(), linux_init(dir.path())) else {
+        return skip(test, "kernel package or static init unavailable");
+    };
+    let content = dir.path().join("content");
+    std::fs::create_dir_all(content.join("boot")).unwrap();
+    std::fs::copy(&kernel, content.join("boot/vmlinuz")).unwrap();
+    let initrd = initramfs(&init);
+    std::fs::write(content.join("boot/initrd.img"), &initrd).unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let reference = import::import_paths(&store, &[content]).unwrap()[0].to_string();
+    Some(LinuxCollection {
+        relay: serve(Arc::new(store), Faults::default()),
+        reference,
+        kernel_len: std::fs::metadata(&kernel).unwrap().len(),
+        initrd_len: initrd.len(),
+        dir,
+    })
 }
 
 /// A static `/init` (C, built with `gcc -static`) that prints [`LINUX_INIT_MARKER`] and its

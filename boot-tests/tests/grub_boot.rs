@@ -20,17 +20,15 @@
     clippy::alloc_instead_of_core
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use boot_tests::{
-    crc32, firmware, images, pseudo_random, Boot, Configured, Esp, Firmware, TempDir,
-    HOST_FROM_GUEST, PAYLOAD_MARKER, PAYLOAD_STATUS,
+    assert_payload, assert_refused, boot_app, firmware, grub_image, grub_mkstandalone,
+    import_payload_collection, pseudo_random, serve, Boot, Firmware, TempDir, HOST_FROM_GUEST,
 };
 use deboot_menu::{Entry, Menu};
-use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+use swarm_relay::{Faults, RelayHandle, Store};
 
 /// A multi-word command line with words GRUB's lexer would otherwise interpret (`;`, `$`):
 /// deboot-menu quotes them, GRUB removes the quotes, deboot.efi passes the words on.
@@ -43,67 +41,13 @@ const GRUB_MODULES: &str = "normal configfile echo test search search_fs_file pa
                             part_gpt fat chain iorw serial terminal";
 const INITRD_LEN: usize = 4 << 20;
 
-fn grub_mkstandalone(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("grub-mkstandalone"))
-            .find(|p| p.is_file())
-    });
-    let modules = Path::new("/usr/lib/grub/x86_64-efi/chain.mod").is_file();
-    if let (Some(tool), true) = (found, modules) {
-        return Some(tool);
-    }
-    let why = "grub-mkstandalone or /usr/lib/grub/x86_64-efi missing (apt-get install \
-               --no-install-recommends grub-efi-amd64-bin grub-common grub2-common)";
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}"
-    );
-    eprintln!("{test}: skipped ({why})");
-    None
-}
-
-/// A standalone GRUB image whose memdisk holds `grub_cfg` as `boot/grub/grub.cfg`.
-fn grub_image(tool: &Path, dir: &Path, grub_cfg: &str) -> PathBuf {
-    let cfg = dir.join("grub.cfg");
-    std::fs::write(&cfg, grub_cfg).unwrap();
-    let out = dir.join("grubx64.efi");
-    let t0 = Instant::now();
-    let status = Command::new(tool)
-        .args(["-O", "x86_64-efi", "--locales=", "--fonts=", "--themes="])
-        .arg(format!("--install-modules={GRUB_MODULES}"))
-        .arg("-o")
-        .arg(&out)
-        .arg(format!("boot/grub/grub.cfg={}", cfg.display()))
-        .status()
-        .unwrap();
-    assert!(status.success(), "grub-mkstandalone failed: {status}");
-    eprintln!(
-        "grub image: {} bytes in {:.2?}",
-        std::fs::metadata(&out).unwrap().len(),
-        t0.elapsed()
-    );
-    out
-}
-
 /// A store holding `{payload.efi, boot/initrd.img}`; the collection's reference and the initrd.
 fn collection(dir: &TempDir) -> (Arc<Store>, String, Vec<u8>) {
     let store = Store::open(dir.path().join("db")).unwrap();
-    let content = dir.path().join("content");
-    std::fs::create_dir_all(content.join("boot")).unwrap();
-    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
     let initrd = pseudo_random(INITRD_LEN, 0x96b);
-    std::fs::write(content.join("boot/initrd.img"), &initrd).unwrap();
-    let refs = import::import_paths(&store, &[content]).unwrap();
-    (Arc::new(store), refs[0].to_string(), initrd)
-}
-
-fn relay(store: &Arc<Store>, faults: Faults) -> RelayHandle {
-    let config = Config {
-        faults,
-        ..Config::default()
-    };
-    Relay::bind("127.0.0.1:0", Backend::Store(Arc::clone(store)), config).unwrap()
+    let content = dir.path().join("content");
+    let reference = import_payload_collection(&store, &content, &[("boot/initrd.img", &initrd)]);
+    (Arc::new(store), reference, initrd)
 }
 
 /// The operator's menu: one entry for the collection, a serial terminal, no wait, and a
@@ -128,15 +72,9 @@ fn menu(r: &RelayHandle, reference: &str) -> String {
 /// Boots GRUB (as `EFI/BOOT/BOOTX64.EFI`) with deboot.efi at `EFI/deboot/deboot.efi`.
 fn boot_grub(fw: &Firmware, tool: &Path, grub_cfg: &str) -> Boot {
     let work = TempDir::new("grub");
-    let grub = grub_image(tool, work.path(), grub_cfg);
-    let esp = Esp::new(images(), &Configured::LoadOptions(""));
-    std::fs::copy(&grub, esp.root().join("EFI/BOOT/BOOTX64.EFI")).unwrap();
-    let boot = esp.boot(fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
-    boot
+    let modules = format!("--install-modules={GRUB_MODULES}");
+    let grub = grub_image(tool, work.path(), &[modules.into()], grub_cfg, &[]);
+    boot_app(fw, &grub)
 }
 
 #[test]
@@ -148,35 +86,13 @@ fn grub_menu_chainloads_deboot_which_boots_the_payload_with_the_cmdline() {
     };
     let dir = TempDir::new("grub-store");
     let (store, reference, initrd) = collection(&dir);
-    let r = relay(&store, Faults::default());
+    let r = serve(store, Faults::default());
     let cfg = menu(&r, &reference);
     let boot = boot_grub(&fw, &tool, &cfg);
-    assert_eq!(
-        boot.status,
-        Some(PAYLOAD_STATUS),
-        "the payload did not end QEMU"
-    );
     assert!(boot.serial.contains("Welcome to GRUB!"), "GRUB did not run");
-    assert!(boot.serial.contains(PAYLOAD_MARKER), "no payload marker");
     // deboot.efi got exactly the words after `--`, GRUB's quotes removed.
-    let want = format!("payload: cmdline=[{CMDLINE}]");
-    assert!(
-        boot.serial.contains(&want),
-        "command line not passed: want `{want}`"
-    );
-    let want = format!(
-        "payload: initrd len={} crc32={:08x}",
-        initrd.len(),
-        crc32(&initrd)
-    );
-    assert!(
-        boot.serial.contains(&want),
-        "initrd not handed over intact: want `{want}`"
-    );
-    eprintln!(
-        "figure: GRUB menu -> deboot.efi -> payload (4 MiB initrd), wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    assert_payload(&boot, CMDLINE, &initrd);
+    boot.figure("GRUB menu -> deboot.efi -> payload (4 MiB initrd)");
 }
 
 #[test]
@@ -188,8 +104,8 @@ fn grub_falls_back_when_deboot_refuses_a_corrupt_relay() {
     };
     let dir = TempDir::new("grub-store");
     let (store, reference, _) = collection(&dir);
-    let r = relay(
-        &store,
+    let r = serve(
+        store,
         Faults {
             corrupt_every: 1,
             ..Faults::default()
@@ -202,23 +118,10 @@ fn grub_falls_back_when_deboot_refuses_a_corrupt_relay() {
         Some(GRUB_FALLBACK_STATUS),
         "GRUB's fallback entry did not end QEMU"
     );
-    assert!(
-        !boot.serial.contains("DEBOOT-PAYLOAD-MARKER"),
-        "the payload ran"
-    );
-    let failed: Vec<&str> = boot.lines("deboot: failed: ").collect();
-    assert_eq!(failed.len(), 1, "want exactly one deboot.efi failure line");
-    assert!(
-        failed[0].contains("failed verification"),
-        "failure line `{}` does not name the bad chunk",
-        failed[0]
-    );
+    assert_refused(&boot, "failed verification");
     assert!(
         boot.serial.contains("Falling back to `DeBoot failed'"),
         "GRUB did not report its fallback"
     );
-    eprintln!(
-        "figure: GRUB menu -> deboot.efi refuses -> GRUB fallback, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("GRUB menu -> deboot.efi refuses -> GRUB fallback");
 }

@@ -39,17 +39,18 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use boot_tests::{
-    firmware, grub_mkstandalone, images, pseudo_random, repo_root, Boot, Configured, Esp, Firmware,
-    TempDir, HOST_FROM_GUEST, PAYLOAD_MARKER, PAYLOAD_STATUS,
+    boot_app, firmware, grub_image, grub_mkstandalone, images, import_payload_collection,
+    pseudo_random, put_feed_update, repo_root, serve, skip, Boot, Firmware, TempDir,
+    HOST_FROM_GUEST, PAYLOAD_MARKER, PAYLOAD_STATUS,
 };
 use k256::ecdsa::SigningKey;
-use swarm_bmt::{Reference, Span, Splitter};
-use swarm_core::feed::{self, Topic};
+use swarm_bmt::Splitter;
+use swarm_core::feed::Topic;
 use swarm_core::soc;
-use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+use swarm_relay::{import, Faults, RelayHandle, Store};
 
 /// `outb 0xf4 0x10` at the end of a script: QEMU's status 33.
 const SCRIPT_DONE: i32 = (0x10 << 1) | 1;
@@ -83,12 +84,7 @@ fn setup(test: &str) -> Option<Setup> {
             "{} missing (run deboot-grub/build-mod.sh)",
             module.display()
         );
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: {why}"
-        );
-        eprintln!("{test}: skipped ({why})");
-        return None;
+        return skip(test, &why);
     }
     Some(Setup { fw, tool, module })
 }
@@ -115,37 +111,15 @@ fn module_dir(work: &Path, module: &Path) -> PathBuf {
 fn boot_grub(s: &Setup, script: &str, files: &[(&str, &Path)]) -> Boot {
     let work = TempDir::new("grub-native");
     let lib = module_dir(work.path(), &s.module);
-    let cfg = work.path().join("grub.cfg");
-    std::fs::write(&cfg, format!("{GRUB_CFG_HEAD}{script}")).unwrap();
-    let image = work.path().join("grubx64.efi");
-    let t0 = Instant::now();
-    let mut cmd = Command::new(&s.tool);
-    cmd.arg("-d")
-        .arg(&lib)
-        .args(["-O", "x86_64-efi", "--locales=", "--fonts=", "--themes="])
-        .arg(format!("--modules={PRELOAD}"))
-        .arg(format!("--install-modules={INSTALL}"))
-        .arg("-o")
-        .arg(&image)
-        .arg(format!("boot/grub/grub.cfg={}", cfg.display()));
-    for (name, path) in files {
-        cmd.arg(format!("boot/files/{name}={}", path.display()));
-    }
-    let status = cmd.status().unwrap();
-    assert!(status.success(), "grub-mkstandalone failed: {status}");
-    eprintln!(
-        "grub image: {} bytes in {:.2?}",
-        std::fs::metadata(&image).unwrap().len(),
-        t0.elapsed()
-    );
-    let esp = Esp::new(images(), &Configured::LoadOptions(""));
-    std::fs::copy(&image, esp.root().join("EFI/BOOT/BOOTX64.EFI")).unwrap();
-    let boot = esp.boot(&s.fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
-    boot
+    let args = [
+        "-d".into(),
+        lib.into_os_string(),
+        format!("--modules={PRELOAD}").into(),
+        format!("--install-modules={INSTALL}").into(),
+    ];
+    let script = format!("{GRUB_CFG_HEAD}{script}");
+    let image = grub_image(&s.tool, work.path(), &args, &script, files);
+    boot_app(&s.fw, &image)
 }
 
 /// `text` without whitespace: GRUB's serial terminal wraps at 80 columns, in words (error
@@ -157,6 +131,23 @@ fn squash(text: &str) -> String {
 /// Whether the serial log holds `text`, whatever GRUB's wrapping.
 fn says(boot: &Boot, text: &str) -> bool {
     squash(&boot.serial).contains(&squash(text))
+}
+
+/// Script lines running `command` as case `name`: `echo "CASE name"`, the command, then
+/// `echo "RESULT name $?"`.
+fn case(name: &str, command: &str) -> String {
+    format!("echo \"CASE {name}\"\n{command}\necho \"RESULT {name} $?\"\n")
+}
+
+/// Seconds from case `name`'s CASE line to its RESULT line, as the host saw them arrive.
+fn case_secs(boot: &Boot, name: &str) -> Option<f64> {
+    let t0 = boot.time_of(&format!("CASE {name}"))?;
+    let result = format!("RESULT {name} ");
+    let (t1, _) = boot
+        .timed
+        .iter()
+        .find(|(_, l)| l.trim().starts_with(&result))?;
+    Some((*t1 - t0).as_secs_f64())
 }
 
 /// `$?` as the script echoed it after case `name` (`echo "RESULT name $?"`).
@@ -184,26 +175,24 @@ struct Collection {
 fn collection(big: Option<&[u8]>) -> Collection {
     let dir = TempDir::new("grub-native-store");
     let store = Store::open(dir.path().join("db")).unwrap();
-    let content = dir.path().join("content");
-    std::fs::create_dir_all(&content).unwrap();
-    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
-    if let Some(big) = big {
-        std::fs::write(content.join("big.bin"), big).unwrap();
-    }
-    let refs = import::import_paths(&store, &[content]).unwrap();
+    let files: Vec<(&str, &[u8])> = big.map(|b| ("big.bin", b)).into_iter().collect();
+    let reference = import_payload_collection(&store, &dir.path().join("content"), &files);
     Collection {
         dir,
         store: Arc::new(store),
-        reference: refs[0].to_string(),
+        reference,
     }
 }
 
 fn relay(c: &Collection, faults: Faults) -> RelayHandle {
-    let config = Config {
-        faults,
-        ..Config::default()
-    };
-    Relay::bind("127.0.0.1:0", Backend::Store(Arc::clone(&c.store)), config).unwrap()
+    serve(Arc::clone(&c.store), faults)
+}
+
+fn corrupt_every(n: u64) -> Faults {
+    Faults {
+        corrupt_every: n,
+        ..Faults::default()
+    }
 }
 
 fn device(r: &RelayHandle) -> String {
@@ -291,19 +280,6 @@ impl Drop for TinyServer {
     }
 }
 
-/// Signs feed update `index` of (`key`, `topic`) pointing at `reference` (v1 payload:
-/// timestamp and reference) and puts it into `store`.
-fn put_feed_update(store: &Store, key: &SigningKey, topic: &Topic, index: u64, reference: &str) {
-    let reference: Reference = reference.parse().unwrap();
-    let mut payload = (1_700_000_000 + index).to_be_bytes().to_vec();
-    payload.extend_from_slice(reference.address().as_bytes());
-    let mut out = vec![0u8; 4200];
-    let id = feed::sequence_identifier(topic, index);
-    let (address, chunk) =
-        soc::sign(key, &id, Span(payload.len() as u64), &payload, &mut out).unwrap();
-    store.put_chunk(&address, chunk).unwrap();
-}
-
 fn assert_payload_booted(boot: &Boot) {
     assert_eq!(
         boot.status,
@@ -367,10 +343,7 @@ fn grub_chainloads_a_verified_payload_from_the_swarm_device_and_verifies_a_memdi
         1,
         "only the wrong reference is an error"
     );
-    eprintln!(
-        "figure: GRUB (swarm,…) chainloader -> payload, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("GRUB (swarm,…) chainloader -> payload");
 }
 
 #[test]
@@ -400,10 +373,7 @@ fn grub_boots_the_newest_feed_update_through_the_swarm_device() {
     );
     let boot = boot_grub(&s, &script, &[]);
     assert_payload_booted(&boot);
-    eprintln!(
-        "figure: GRUB (swarm,…)/feed/… chainloader -> payload, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("GRUB (swarm,…)/feed/… chainloader -> payload");
 }
 
 #[test]
@@ -411,35 +381,11 @@ fn grub_boots_the_newest_feed_update_through_the_swarm_device() {
 fn grub_boots_linux_and_its_initrd_from_the_swarm_device() {
     let test = "grub_native_linux";
     let Some(s) = setup(test) else { return };
-    let tmp = TempDir::new("grub-native-linux");
-    let (Some(kernel), Some(init)) = (
-        boot_tests::linux_kernel(),
-        boot_tests::linux_init(tmp.path()),
-    ) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: kernel package or static init unavailable"
-        );
-        eprintln!("{test}: skipped (kernel package or static init unavailable)");
+    let Some(linux) = boot_tests::linux_collection(test) else {
         return;
     };
-    let content = tmp.path().join("content");
-    std::fs::create_dir_all(content.join("boot")).unwrap();
-    std::fs::copy(&kernel, content.join("boot/vmlinuz")).unwrap();
-    std::fs::write(
-        content.join("boot/initrd.img"),
-        boot_tests::initramfs(&init),
-    )
-    .unwrap();
-    let store = Store::open(tmp.path().join("db")).unwrap();
-    let reference = import::import_paths(&store, &[content]).unwrap()[0].to_string();
-    let r = Relay::bind(
-        "127.0.0.1:0",
-        Backend::Store(Arc::new(store)),
-        Config::default(),
-    )
-    .unwrap();
-    let dev = device(&r);
+    let dev = device(&linux.relay);
+    let reference = &linux.reference;
     let script = format!(
         "insmod linux\n\
          linux {dev}/bzz/{reference}/boot/vmlinuz console=ttyS0 panic=-1 quiet\n\
@@ -461,11 +407,10 @@ fn grub_boots_linux_and_its_initrd_from_the_swarm_device() {
         boot.serial.contains(boot_tests::LINUX_INIT_MARKER),
         "no /init marker"
     );
-    eprintln!(
-        "figure: GRUB linux + initrd from (swarm,…), {} byte kernel, to /init: wall time {:.2} s",
-        std::fs::metadata(&kernel).unwrap().len(),
-        boot.wall.as_secs_f64()
-    );
+    boot.figure(&format!(
+        "GRUB linux + initrd from (swarm,…), {} byte kernel, to /init",
+        linux.kernel_len
+    ));
 }
 
 #[test]
@@ -478,21 +423,9 @@ fn grub_reports_bad_input_on_one_line_and_boots_nothing() {
     let mid = pseudo_random(1 << 20, 0x6d1d);
     let mid_ref = import::import_bytes(&c.store, &mid).unwrap().to_string();
     let good = relay(&c, Faults::default());
-    let corrupt_all = relay(
-        &c,
-        Faults {
-            corrupt_every: 1,
-            ..Faults::default()
-        },
-    );
+    let corrupt_all = relay(&c, corrupt_every(1));
     // The 40th chunk served is a leaf: the file opens (size known), then fails mid-read.
-    let corrupt_mid = relay(
-        &c,
-        Faults {
-            corrupt_every: 40,
-            ..Faults::default()
-        },
-    );
+    let corrupt_mid = relay(&c, corrupt_every(40));
     let closed = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -542,9 +475,7 @@ fn grub_reports_bad_input_on_one_line_and_boots_nothing() {
     ];
     let mut script = format!("set root={}\n", device(&good));
     for (name, file, _) in &cases {
-        script.push_str(&format!(
-            "echo \"CASE {name}\"\nchainloader {file}\necho \"RESULT {name} $?\"\n"
-        ));
+        script.push_str(&case(name, &format!("chainloader {file}")));
     }
     script.push_str("echo \"BAD-INPUT-DONE\"\noutb 0xf4 0x10\n");
     let boot = boot_grub(&s, &script, &[]);
@@ -560,15 +491,8 @@ fn grub_reports_bad_input_on_one_line_and_boots_nothing() {
     );
     let all = squash(&boot.serial);
     for (name, _, want) in &cases {
-        let (t0, t1) = (
-            boot.time_of(&format!("CASE {name}")),
-            boot.timed
-                .iter()
-                .find(|(_, l)| l.trim().starts_with(&format!("RESULT {name} ")))
-                .map(|(t, _)| *t),
-        );
-        if let (Some(t0), Some(t1)) = (t0, t1) {
-            eprintln!("figure: bad input {name}: {:.2} s", (t1 - t0).as_secs_f64());
+        if let Some(secs) = case_secs(&boot, name) {
+            eprintln!("figure: bad input {name}: {secs:.2} s");
         }
         let status = result(&boot, name);
         assert!(
@@ -594,10 +518,7 @@ fn grub_reports_bad_input_on_one_line_and_boots_nothing() {
         );
     }
     assert!(boot.serial.contains("BAD-INPUT-DONE"));
-    eprintln!(
-        "figure: GRUB (swarm,…) six bad inputs, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("GRUB (swarm,…) six bad inputs");
 }
 
 #[test]
@@ -642,12 +563,7 @@ fn grub_swarm_device_throughput_against_hash_only_and_plain_http() {
         "http-verify".into(),
         format!("swarm_verify {http_dev}/big.bin {root}"),
     ));
-    let mut script = String::new();
-    for (name, cmd) in &steps {
-        script.push_str(&format!(
-            "echo \"T {name} start\"\n{cmd}\necho \"RESULT {name} $?\"\n"
-        ));
-    }
+    let mut script: String = steps.iter().map(|(name, cmd)| case(name, cmd)).collect();
     script.push_str("outb 0xf4 0x10\n");
     let boot = boot_grub(&s, &script, &[("big.bin", &host_big)]);
     drop(http);
@@ -659,14 +575,7 @@ fn grub_swarm_device_throughput_against_hash_only_and_plain_http() {
     let mut secs = std::collections::HashMap::new();
     for (name, _) in &steps {
         assert_eq!(result(&boot, name), Some(0), "{name} failed");
-        let t0 = boot.time_of(&format!("T {name} start")).unwrap();
-        let t1 = boot
-            .timed
-            .iter()
-            .find(|(_, l)| l.trim().starts_with(&format!("RESULT {name} ")))
-            .map(|(t, _)| *t)
-            .unwrap();
-        secs.insert(name.clone(), (t1 - t0).as_secs_f64());
+        secs.insert(name.clone(), case_secs(&boot, name).unwrap());
     }
     assert_eq!(
         boot.serial

@@ -27,14 +27,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use boot_tests::{
-    crc32, firmware, images, pseudo_random, Boot, Configured, Esp, Firmware, TempDir,
-    HOST_FROM_GUEST, PAYLOAD_MARKER, PAYLOAD_STATUS, RUNNER_DEBOOT_FAILED,
+    assert_payload, crc32, firmware, images, import_payload_collection, pseudo_random,
+    put_feed_update, serve, Boot, Configured, Esp, Firmware, TempDir, HOST_FROM_GUEST,
+    RUNNER_DEBOOT_FAILED,
 };
 use k256::ecdsa::SigningKey;
-use swarm_bmt::{ChunkAddress, Reference, Span};
-use swarm_core::feed::{self, Topic};
+use swarm_bmt::{ChunkAddress, Reference};
+use swarm_core::feed::Topic;
 use swarm_core::soc;
-use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+use swarm_relay::{import, Faults, RelayHandle, Store};
 
 /// Size of the collection's big file (the initrd of the boot cases).
 const BIG_LEN: usize = 8 << 20;
@@ -64,40 +65,13 @@ fn collection() -> Collection {
 /// the initrd.
 fn add_collection(dir: &TempDir, store: &Store, seed: u32) -> (String, Vec<u8>) {
     let content = dir.path().join(format!("content-{seed:x}"));
-    std::fs::create_dir_all(content.join("boot")).unwrap();
-    std::fs::copy(&images().payload, content.join("payload.efi")).unwrap();
     let big = pseudo_random(BIG_LEN, seed);
-    std::fs::write(content.join("boot/initrd.img"), &big).unwrap();
-    let refs = import::import_paths(store, &[content]).unwrap();
-    (refs[0].to_string(), big)
-}
-
-/// Signs feed update `index` of (`key`, `topic`) pointing at `reference` (v1 payload:
-/// timestamp and reference) and puts it into `store`; returns its chunk address.
-fn put_feed_update(
-    store: &Store,
-    key: &SigningKey,
-    topic: &Topic,
-    index: u64,
-    reference: &str,
-) -> ChunkAddress {
-    let reference: Reference = reference.parse().unwrap();
-    let mut payload = (1_700_000_000 + index).to_be_bytes().to_vec();
-    payload.extend_from_slice(reference.address().as_bytes());
-    let mut out = vec![0u8; 4200];
-    let id = feed::sequence_identifier(topic, index);
-    let (address, soc) =
-        soc::sign(key, &id, Span(payload.len() as u64), &payload, &mut out).unwrap();
-    store.put_chunk(&address, soc).unwrap();
-    address
+    let reference = import_payload_collection(store, &content, &[("boot/initrd.img", &big)]);
+    (reference, big)
 }
 
 fn relay(c: &Collection, faults: Faults) -> RelayHandle {
-    let config = Config {
-        faults,
-        ..Config::default()
-    };
-    Relay::bind("127.0.0.1:0", Backend::Store(Arc::clone(&c.store)), config).unwrap()
+    serve(Arc::clone(&c.store), faults)
 }
 
 fn node(r: &RelayHandle) -> String {
@@ -107,6 +81,13 @@ fn node(r: &RelayHandle) -> String {
 fn corrupt_every(n: u64) -> Faults {
     Faults {
         corrupt_every: n,
+        ..Faults::default()
+    }
+}
+
+fn withhold(chunks: &[ChunkAddress]) -> Faults {
+    Faults {
+        withhold: chunks.iter().copied().collect(),
         ..Faults::default()
     }
 }
@@ -140,35 +121,11 @@ fn raw_source(len: usize) -> (u16, thread::JoinHandle<()>) {
 }
 
 fn run(fw: &Firmware, config: Configured<'_>) -> Boot {
-    let boot = Esp::new(images(), &config).boot(fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
-    boot
+    Esp::new(images(), &config).boot(fw, true)
 }
 
 fn assert_booted(boot: &Boot, c: &Collection) {
-    assert_eq!(
-        boot.status,
-        Some(PAYLOAD_STATUS),
-        "the payload did not end QEMU"
-    );
-    assert!(boot.serial.contains(PAYLOAD_MARKER), "no payload marker");
-    assert!(
-        boot.serial
-            .contains(&format!("payload: cmdline=[{CMDLINE}]")),
-        "command line not passed"
-    );
-    let initrd = format!(
-        "payload: initrd len={} crc32={:08x}",
-        c.big.len(),
-        crc32(&c.big)
-    );
-    assert!(
-        boot.serial.contains(&initrd),
-        "initrd not handed over intact: want `{initrd}`"
-    );
+    assert_payload(boot, CMDLINE, &c.big);
 }
 
 fn assert_refused(boot: &Boot, reason: &str) {
@@ -177,17 +134,7 @@ fn assert_refused(boot: &Boot, reason: &str) {
         Some(RUNNER_DEBOOT_FAILED),
         "deboot.efi did not return an error"
     );
-    assert!(
-        !boot.serial.contains("DEBOOT-PAYLOAD-MARKER"),
-        "the payload ran"
-    );
-    let failed: Vec<&str> = boot.lines("deboot: failed: ").collect();
-    assert_eq!(failed.len(), 1, "want exactly one failure line");
-    assert!(
-        failed[0].contains(reason),
-        "failure line `{}` lacks `{reason}`",
-        failed[0]
-    );
+    boot_tests::assert_refused(boot, reason);
 }
 
 #[test]
@@ -206,10 +153,7 @@ fn boots_the_payload_by_bzz_path_with_initrd_and_cmdline() {
     );
     let boot = run(&fw, Configured::LoadOptions(&options));
     assert_booted(&boot, &c);
-    eprintln!(
-        "figure: boot by bzz:// path, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("boot by bzz:// path");
 }
 
 #[test]
@@ -224,12 +168,7 @@ fn firmware_boots_deboot_with_its_cfg_by_bytes_reference_and_measures_throughput
     let big = pseudo_random(BIG_LEN, 0xb16);
     let pref = import::import_bytes(&store, &payload).unwrap();
     let bref = import::import_bytes(&store, &big).unwrap();
-    let r = Relay::bind(
-        "127.0.0.1:0",
-        Backend::Store(Arc::new(store)),
-        Config::default(),
-    )
-    .unwrap();
+    let r = serve(Arc::new(store), Faults::default());
     let (raw_port, raw) = raw_source(BIG_LEN);
     // The firmware itself boots deboot.efi here (no runner), as from a USB stick: its boot
     // entry's load options are not ours, so deboot.efi reads \EFI\BOOT\deboot.cfg.
@@ -245,26 +184,7 @@ fn firmware_boots_deboot_with_its_cfg_by_bytes_reference_and_measures_throughput
         "deboot.cfg not read"
     );
     raw.join().unwrap();
-    assert_eq!(
-        boot.status,
-        Some(PAYLOAD_STATUS),
-        "the payload did not end QEMU"
-    );
-    assert!(boot.serial.contains(PAYLOAD_MARKER), "no payload marker");
-    assert!(
-        boot.serial
-            .contains(&format!("payload: cmdline=[{CMDLINE}]")),
-        "command line not passed"
-    );
-    let initrd = format!(
-        "payload: initrd len={} crc32={:08x}",
-        big.len(),
-        crc32(&big)
-    );
-    assert!(
-        boot.serial.contains(&initrd),
-        "initrd not handed over intact: want `{initrd}`"
-    );
+    assert_payload(&boot, CMDLINE, &big);
     let figures: Vec<&str> = boot
         .lines("deboot: initrd ")
         .chain(boot.lines("deboot: bench: "))
@@ -306,10 +226,6 @@ fn boots_the_newest_feed_update_and_refuses_a_rollback() {
     let first = options(&r);
     let esp = Esp::new(images(), &Configured::LoadOptions(&first));
     let boot = esp.boot(&fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
     assert_booted(&boot, &c);
     assert!(boot
         .serial
@@ -317,21 +233,10 @@ fn boots_the_newest_feed_update_and_refuses_a_rollback() {
     drop(r);
     // Second boot, same machine (same OVMF variables): a node that hides update 1 would roll
     // the device back to update 0; the stored minimum refuses that.
-    let withhold = [newest].into_iter().collect();
-    let hiding = relay(
-        &c,
-        Faults {
-            withhold,
-            ..Faults::default()
-        },
-    );
+    let hiding = relay(&c, withhold(&[newest]));
     let second = options(&hiding);
     esp.reconfigure(&Configured::LoadOptions(&second));
     let boot = esp.boot(&fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
     assert_refused(&boot, "feed");
     let old_initrd = format!("crc32={:08x}", crc32(&old_big));
     assert!(
@@ -466,10 +371,6 @@ fn fails_cleanly_without_a_network() {
         "ab".repeat(32)
     );
     let boot = Esp::new(images(), &Configured::LoadOptions(&options)).boot(&fw, false);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
     assert_refused(&boot, "no network interface");
 }
 
@@ -479,39 +380,15 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
     let Some(fw) = firmware("boots_a_real_linux_kernel") else {
         return;
     };
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    let tmp = TempDir::new("linux");
-    let (Some(kernel), Some(init)) = (
-        boot_tests::linux_kernel(),
-        boot_tests::linux_init(tmp.path()),
-    ) else {
-        assert!(
-            !ci,
-            "boots_a_real_linux_kernel: kernel package or static init unavailable"
-        );
-        eprintln!("boots_a_real_linux_kernel: skipped (kernel package or static init unavailable)");
+    let Some(linux) = boot_tests::linux_collection("boots_a_real_linux_kernel") else {
         return;
     };
-    // As an operator would publish it: a directory imported as one collection.
-    let content = tmp.path().join("content");
-    std::fs::create_dir_all(content.join("boot")).unwrap();
-    std::fs::copy(&kernel, content.join("boot/vmlinuz")).unwrap();
-    let initrd = boot_tests::initramfs(&init);
-    std::fs::write(content.join("boot/initrd.img"), &initrd).unwrap();
-    let store = Store::open(tmp.path().join("db")).unwrap();
-    let reference = import::import_paths(&store, &[content]).unwrap()[0].to_string();
-    let r = Relay::bind(
-        "127.0.0.1:0",
-        Backend::Store(Arc::new(store)),
-        Config::default(),
-    )
-    .unwrap();
     let options = format!(
         "node=tcp://{HOST_FROM_GUEST}:{} target=bzz://{reference}/boot/vmlinuz \
          initrd=bzz://{reference}/boot/initrd.img -- console=ttyS0 panic=-1 quiet",
-        r.local_addr().port()
+        linux.relay.local_addr().port(),
+        reference = linux.reference
     );
-    let vmlinuz_len = std::fs::metadata(&kernel).unwrap().len();
     let boot = run(&fw, Configured::LoadOptions(&options));
     assert_eq!(
         boot.status,
@@ -522,12 +399,10 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
         boot.serial.contains(boot_tests::LINUX_INIT_MARKER),
         "no /init marker"
     );
-    eprintln!(
-        "figure: Linux {} byte kernel + {} byte initrd to /init, wall time {:.2} s",
-        vmlinuz_len,
-        initrd.len(),
-        boot.wall.as_secs_f64()
-    );
+    boot.figure(&format!(
+        "Linux {} byte kernel + {} byte initrd to /init",
+        linux.kernel_len, linux.initrd_len
+    ));
 }
 
 /// deboot.efi built with its `recovery` feature (not yet the default: see deboot-uefi's
@@ -537,28 +412,9 @@ fn recovery_images() -> boot_tests::Images {
     let base = images();
     let deboot = std::env::var_os("DEBOOT_RECOVERY_EFI").map_or_else(
         || {
-            let root = boot_tests::repo_root();
-            let target_dir = root.join("target/uefi-recovery");
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args([
-                    "build",
-                    "--release",
-                    "-p",
-                    "deboot-uefi",
-                    "--features",
-                    "recovery",
-                ])
-                .args(["--target", "x86_64-unknown-uefi", "--manifest-path"])
-                .arg(root.join("deboot-uefi/Cargo.toml"))
-                .current_dir(root.join("deboot-uefi"))
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .env_remove("RUSTFLAGS")
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .status()
-                .unwrap();
-            assert!(status.success(), "building deboot.efi with recovery failed");
-            target_dir.join("x86_64-unknown-uefi/release/deboot.efi")
+            let target_dir = boot_tests::repo_root().join("target/uefi-recovery");
+            let args = ["-p", "deboot-uefi", "--features", "recovery"];
+            boot_tests::build_uefi(&target_dir, &args).join("deboot.efi")
         },
         std::path::PathBuf::from,
     );
@@ -625,22 +481,12 @@ fn boots_a_medium_collection_with_chunks_no_node_has() {
     assert!(!boot.serial.contains("rebuilt"));
     whole.shutdown();
 
-    let r = relay(
-        &c,
-        Faults {
-            withhold: [payload_leaf, initrd_leaf].into_iter().collect(),
-            ..Faults::default()
-        },
-    );
+    let r = relay(&c, withhold(&[payload_leaf, initrd_leaf]));
     // Without recovery: no node has the leaf, so no boot.
     let boot = run(&fw, Configured::LoadOptions(&options(&r)));
     assert_refused(&boot, &format!("chunk {payload_leaf}"));
 
     let boot = Esp::new(&recovery_images(), &Configured::LoadOptions(&options(&r))).boot(&fw, true);
-    eprintln!(
-        "--- serial ({:?}, status {:?}) ---\n{}\n---",
-        boot.wall, boot.status, boot.serial
-    );
     assert_booted(&boot, &c);
     for label in ["kernel", "initrd"] {
         let line = format!(
@@ -649,8 +495,5 @@ fn boots_a_medium_collection_with_chunks_no_node_has() {
         assert!(boot.serial.contains(&line), "no `{line}`");
     }
     assert!(r.stats().requests > 0);
-    eprintln!(
-        "figure: MEDIUM collection with 2 chunks withheld, recovered, wall time {:.2} s",
-        boot.wall.as_secs_f64()
-    );
+    boot.figure("MEDIUM collection with 2 chunks withheld, recovered");
 }
