@@ -18,18 +18,17 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use boot_tests::{pseudo_random, repo_root, TempDir};
+use boot_tests::{apt_unpack, cargo_build, debian_kernel_package, run_qemu, skip, which, USER_NET};
+pub use boot_tests::{pseudo_random, repo_root, Boot, TempDir, HOST_FROM_GUEST};
 
 /// The marker the root filesystem's `/sbin/init` prints once it runs from the fetched image.
 pub const ROOTFS_MARKER: &str = "DEBOOT-ROOTFS-MARKER-9c2e";
 /// QEMU's exit status when that init ends it (isa-debug-exit code 0x2c: `(0x2c << 1) | 1`).
 pub const ROOTFS_STATUS: i32 = 89;
-/// The guest's view of the host's 127.0.0.1 under QEMU user networking.
-pub const HOST_FROM_GUEST: &str = "10.0.2.2";
 /// The drivers the test initramfs carries beyond what `90deboot` asks for.
 pub const DRIVERS: &str = "virtio_pci virtio_net squashfs loop overlay";
 
@@ -57,20 +56,8 @@ pub fn tools_present(test: &str) -> bool {
          dracut-core dracut-network squashfs-tools busybox-static cpio)",
         if busybox { "" } else { " and /bin/busybox" }
     );
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test}: {why}"
-    );
-    eprintln!("{test}: skipped ({why})");
-    false
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|p| p.join(tool))
-        .find(|p| p.is_file())
+    let skipped: Option<()> = skip(test, &why);
+    skipped.is_some()
 }
 
 fn run(cmd: &mut Command) -> bool {
@@ -115,20 +102,7 @@ pub struct Kernel {
 pub fn kernel() -> Option<Kernel> {
     let dir = cache_dir();
     std::fs::create_dir_all(&dir).ok()?;
-    let deps = Command::new("apt-cache")
-        .args(["depends", "linux-image-amd64"])
-        .output()
-        .ok()?;
-    let deps = String::from_utf8_lossy(&deps.stdout);
-    let Some(package) = deps
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-") && p.ends_with("-amd64"))
-        .map(str::to_owned)
-    else {
-        eprintln!("kernel: `apt-cache depends linux-image-amd64` names no versioned image (apt-get update?)");
-        return None;
-    };
+    let package = debian_kernel_package()?;
     let kver = package.strip_prefix("linux-image-")?.to_owned();
     let root = dir.join(&package);
     let kernel = Kernel {
@@ -143,23 +117,8 @@ pub fn kernel() -> Option<Kernel> {
     }
     let _ = std::fs::remove_dir_all(&root);
     let t0 = Instant::now();
-    let debs = dir.join("deb");
-    let _ = std::fs::remove_dir_all(&debs);
-    std::fs::create_dir_all(&debs).ok()?;
-    if !run(Command::new("apt-get")
-        .args(["download", &package])
-        .current_dir(&debs))
-    {
-        return None;
-    }
-    let deb = std::fs::read_dir(&debs)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))?;
-    let ok = run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))
-        && run(Command::new("depmod").arg("-b").arg(&root).arg(&kver));
-    let _ = std::fs::remove_dir_all(&debs);
+    let ok =
+        apt_unpack(&package, &root) && run(Command::new("depmod").arg("-b").arg(&root).arg(&kver));
     if !ok || !kernel.vmlinuz.is_file() || !kernel.kmoddir.join("modules.dep").is_file() {
         eprintln!("kernel: {package} has no boot/vmlinuz-{kver} or modules");
         return None;
@@ -183,21 +142,13 @@ pub fn deboot_fetch() -> PathBuf {
         return PathBuf::from(p);
     }
     let target_dir = cache_dir().join("musl");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let ok = run(Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "x86_64-unknown-linux-musl",
-            "-p",
-            "deboot-fetch",
-        ])
-        .current_dir(repo_root())
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS"));
-    assert!(ok, "building the static deboot-fetch failed");
+    let args = [
+        "--target",
+        "x86_64-unknown-linux-musl",
+        "-p",
+        "deboot-fetch",
+    ];
+    cargo_build(&repo_root(), &target_dir, &args);
     target_dir.join("x86_64-unknown-linux-musl/release/deboot-fetch")
 }
 
@@ -323,28 +274,9 @@ pub fn rootfs(dir: &Path, filler: usize) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// What one boot did.
-#[derive(Debug)]
-pub struct Boot {
-    /// QEMU's exit status; `None` if this harness killed it (deadline, or `stop_at` seen).
-    pub status: Option<i32>,
-    /// The serial console, without carriage returns.
-    pub serial: String,
-    /// Wall time from QEMU's start to its end.
-    pub wall: Duration,
-}
-
-impl Boot {
-    /// The first line containing `needle`.
-    #[must_use]
-    pub fn line(&self, needle: &str) -> Option<&str> {
-        self.serial.lines().find(|l| l.contains(needle))
-    }
-}
-
-/// Boots `kernel` + `initrd` with command line `append` (plus `console=ttyS0`) on QEMU user
-/// networking (TCG unless `QEMU_ACCEL`), 1 GiB of RAM. Ends when QEMU exits, when the serial
-/// log contains `stop_at` (QEMU is then killed: our own child, by handle), or at `deadline`.
+/// Boots `kernel` + `initrd` with command line `append` (plus `console=ttyS0 panic=-1`) on
+/// QEMU's user network, 1 GiB of RAM, through [`run_qemu`]: ends when QEMU exits, when the
+/// serial log contains `stop_at`, or at `deadline`.
 ///
 /// # Panics
 /// If QEMU cannot be started.
@@ -356,87 +288,15 @@ pub fn boot(
     stop_at: Option<&str>,
     deadline: Duration,
 ) -> Boot {
-    let accel = std::env::var("QEMU_ACCEL").unwrap_or_else(|_| "tcg".into());
-    let t0 = Instant::now();
-    let mut child = Command::new("qemu-system-x86_64")
-        .args(["-machine", &format!("q35,accel={accel}"), "-m", "1024"])
-        .args(["-smp", "1", "-kernel"])
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args(["-m", "1024", "-kernel"])
         .arg(&kernel.vmlinuz)
         .arg("-initrd")
         .arg(initrd)
         .arg("-append")
         .arg(format!("console=ttyS0 panic=-1 {append}"))
-        .args([
-            "-netdev",
-            "user,id=n0",
-            "-device",
-            "virtio-net-pci,netdev=n0,romfile=",
-        ])
-        .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
-        .args([
-            "-no-reboot",
-            "-device",
-            "isa-debug-exit,iobase=0xf4,iosize=0x04",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start qemu-system-x86_64: {e}"));
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|mut pipe| {
-        let log = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                log.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend_from_slice(&buf[..n]);
-            }
-        })
-    })
-    .collect();
-    let seen = |needle: &str| {
-        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
-        String::from_utf8_lossy(&log).contains(needle)
-    };
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code();
-        }
-        if t0.elapsed() > deadline || stop_at.is_some_and(seen) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    };
-    let wall = t0.elapsed();
-    for r in readers {
-        let _ = r.join();
-    }
-    let raw = log.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let serial = String::from_utf8_lossy(&raw).replace('\r', "");
-    Boot {
-        status,
-        serial,
-        wall,
-    }
+        .args(USER_NET);
+    run_qemu(qemu, stop_at, deadline)
 }
 
 /// Serves `body` to plain HTTP/1.0 `GET`s (any path) on 127.0.0.1 until `deadline`, at most
