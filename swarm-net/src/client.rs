@@ -119,6 +119,13 @@ pub trait ChunkClient {
     /// Whether the node announced that it closes the connection (HTTP `Connection: close`):
     /// no new requests; reconnect for them.
     fn is_closing(&self) -> bool;
+
+    /// Whether the last read from the stream filled the receive area: more answers are
+    /// probably waiting in the stream already (the node is ahead of this side), so sending
+    /// new requests can wait for a bigger batch. `false` by default.
+    fn backlog(&self) -> bool {
+        false
+    }
 }
 
 /// Receive-side buffer bookkeeping shared by both clients.
@@ -128,12 +135,17 @@ struct Rx {
     end: usize,
 }
 
+/// Whether the last read filled the receive area ([`ChunkClient::backlog`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Backlog(bool);
+
 /// A client of the DeBoot chunk protocol (`docs/PROTOCOL.md`) over a stream `S`.
 pub struct FramedClient<'b, S> {
     stream: S,
     buf: &'b mut [u8],
     tx_len: usize,
     rx: Rx,
+    backlog: Backlog,
     consume: usize,
     capacity: usize,
 }
@@ -145,6 +157,7 @@ pub struct HttpClient<'b, S> {
     buf: &'b mut [u8],
     tx_len: usize,
     rx: Rx,
+    backlog: Backlog,
     parser: ResponseParser,
     tokens: heapless::Deque<u32, MAX_IN_FLIGHT>,
     authority: heapless::String<{ crate::url::MAX_HOST_LEN + 8 }>,
@@ -163,6 +176,7 @@ impl<'b, S: Read + Write> FramedClient<'b, S> {
             buf,
             tx_len: 0,
             rx: Rx::default(),
+            backlog: Backlog::default(),
             consume: 0,
             capacity: 1,
         })
@@ -280,7 +294,7 @@ impl<'b, S: Read + Write> FramedClient<'b, S> {
     /// One read into the receive area; `Ok(false)` if nothing arrived.
     fn fill(&mut self) -> Result<bool, Error> {
         let rx = self.buf.get_mut(TX_BUF_LEN..).unwrap_or_default();
-        fill(&mut self.stream, rx, &mut self.rx)
+        fill(&mut self.stream, rx, &mut self.rx, &mut self.backlog)
     }
 }
 
@@ -366,6 +380,10 @@ impl<S: Read + Write> ChunkClient for FramedClient<'_, S> {
     fn is_closing(&self) -> bool {
         false
     }
+
+    fn backlog(&self) -> bool {
+        self.backlog.0
+    }
 }
 
 impl<'b, S: Read + Write> HttpClient<'b, S> {
@@ -383,6 +401,7 @@ impl<'b, S: Read + Write> HttpClient<'b, S> {
             buf,
             tx_len: 0,
             rx: Rx::default(),
+            backlog: Backlog::default(),
             parser: ResponseParser::new(),
             tokens: heapless::Deque::new(),
             authority,
@@ -516,7 +535,7 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
                 .buf
                 .get_mut(TX_BUF_LEN + BODY_LEN..)
                 .unwrap_or_default();
-            if !fill(&mut self.stream, rx, &mut self.rx)? {
+            if !fill(&mut self.stream, rx, &mut self.rx, &mut self.backlog)? {
                 return Ok(None);
             }
         }
@@ -529,6 +548,10 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
 
     fn is_closing(&self) -> bool {
         self.closing
+    }
+
+    fn backlog(&self) -> bool {
+        self.backlog.0
     }
 }
 
@@ -543,7 +566,12 @@ fn check_buf(buf: &[u8]) -> Result<(), Error> {
 }
 
 /// One read into `area[rx.end..]` (compacting first when full); `Ok(false)` if nothing came.
-fn fill<S: Read>(stream: &mut S, area: &mut [u8], rx: &mut Rx) -> Result<bool, Error> {
+fn fill<S: Read>(
+    stream: &mut S,
+    area: &mut [u8],
+    rx: &mut Rx,
+    backlog: &mut Backlog,
+) -> Result<bool, Error> {
     if rx.end == area.len() && rx.start > 0 {
         area.copy_within(rx.start..rx.end, 0);
         rx.end -= rx.start;
@@ -560,6 +588,7 @@ fn fill<S: Read>(stream: &mut S, area: &mut [u8], rx: &mut Rx) -> Result<bool, E
     match stream.read(free) {
         Ok(0) => Err(Error::ConnectionClosed),
         Ok(n) => {
+            backlog.0 = n >= free.len();
             rx.end += n.min(free.len());
             Ok(true)
         }

@@ -625,10 +625,12 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
         }
     }
 
-    /// Sends the queued requests of every node whose requests already on the wire have
-    /// dropped to a quarter of its pipeline depth, or that has [`FLUSH_BATCH`] queued:
-    /// requests go out in batches, so the server wakes once per batch and answers in large
-    /// writes (each send also costs this side a loopback or NIC round through the TCP stack).
+    /// Sends the queued requests of every node, except while the node is ahead of this side
+    /// (its last read filled the receive area), more than a quarter of its pipeline is still
+    /// on the wire and fewer than [`FLUSH_BATCH`] are queued: then requests go out in
+    /// batches, so the server wakes once per batch and answers in large writes (each send
+    /// also costs this side a loopback or NIC round through the TCP stack). A node that keeps
+    /// this side waiting (a slow link) gets every request at once.
     fn flush(&mut self) {
         let window = self.config.window.clamp(1, MAX_IN_FLIGHT);
         for i in 0..self.nodes.len() {
@@ -640,7 +642,7 @@ impl<'n, 'b, C: Connector, K: Clock> Driver<'n, 'b, C, K> {
                 Some(c) => {
                     let depth = c.capacity().min(window).min(cap);
                     let sent = in_flight.saturating_sub(queued);
-                    if queued == 0 || (sent * 4 > depth && queued < FLUSH_BATCH) {
+                    if queued == 0 || (sent * 4 > depth && queued < FLUSH_BATCH && c.backlog()) {
                         continue;
                     }
                     c.flush()

@@ -588,7 +588,7 @@ pub(crate) fn lock(out: &Out) -> std::sync::MutexGuard<'_, BufWriter<TcpStream>>
 
 /// Responses falling due within this much after the one the delay thread waits for are sent
 /// in the same write (so a window of requests costs one wake-up, not one per response).
-const DELAY_COALESCE: Duration = Duration::from_micros(200);
+const DELAY_COALESCE: Duration = Duration::from_micros(50);
 
 /// Releases delayed responses in order, none before it is due (at most [`DELAY_COALESCE`]
 /// late); flushes whenever it waits.
