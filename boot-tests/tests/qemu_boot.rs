@@ -405,21 +405,21 @@ fn boots_a_real_linux_kernel_and_initrd_to_init() {
     ));
 }
 
-/// deboot.efi built with its `recovery` feature (not yet the default: see deboot-uefi's
-/// Cargo.toml for the size bar), with the default build's test apps: `DEBOOT_RECOVERY_EFI`
-/// names a prebuilt one, otherwise it is built once in `target/uefi-recovery`.
-fn recovery_images() -> boot_tests::Images {
+/// deboot.efi built without its default `recovery` feature, with the default build's test
+/// apps: `DEBOOT_PLAIN_EFI` names a prebuilt one, otherwise it is built once in
+/// `target/uefi-plain`.
+fn plain_images() -> boot_tests::Images {
     let base = images();
-    let deboot = std::env::var_os("DEBOOT_RECOVERY_EFI").map_or_else(
+    let deboot = std::env::var_os("DEBOOT_PLAIN_EFI").map_or_else(
         || {
-            let target_dir = boot_tests::repo_root().join("target/uefi-recovery");
-            let args = ["-p", "deboot-uefi", "--features", "recovery"];
+            let target_dir = boot_tests::repo_root().join("target/uefi-plain");
+            let args = ["-p", "deboot-uefi", "--no-default-features"];
             boot_tests::build_uefi(&target_dir, &args).join("deboot.efi")
         },
         std::path::PathBuf::from,
     );
     let size = std::fs::metadata(&deboot).map(|m| m.len()).unwrap_or(0);
-    eprintln!("figure: deboot.efi with recovery: {size} bytes");
+    eprintln!("figure: deboot.efi without recovery: {size} bytes");
     boot_tests::Images {
         deboot,
         runner: base.runner.clone(),
@@ -483,10 +483,11 @@ fn boots_a_medium_collection_with_chunks_no_node_has() {
 
     let r = relay(&c, withhold(&[payload_leaf, initrd_leaf]));
     // Without recovery: no node has the leaf, so no boot.
-    let boot = run(&fw, Configured::LoadOptions(&options(&r)));
+    let boot = Esp::new(&plain_images(), &Configured::LoadOptions(&options(&r))).boot(&fw, true);
     assert_refused(&boot, &format!("chunk {payload_leaf}"));
 
-    let boot = Esp::new(&recovery_images(), &Configured::LoadOptions(&options(&r))).boot(&fw, true);
+    // The shipped deboot.efi (with `recovery`) rebuilds both leaves.
+    let boot = run(&fw, Configured::LoadOptions(&options(&r)));
     assert_booted(&boot, &c);
     for label in ["kernel", "initrd"] {
         let line = format!(
