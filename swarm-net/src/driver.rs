@@ -176,7 +176,7 @@ enum Outcome {
 
 impl<'b, S> Node<'b, S> {
     /// A node at `addr` that will use `buf` (at least [`MIN_BUF_LEN`] bytes; 64 KiB reads
-    /// efficiently) for its connection.
+    /// efficiently, 256 KiB better with windows of 64 leaves and more) for its connection.
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`].
