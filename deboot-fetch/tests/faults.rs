@@ -23,35 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use swarm_bmt::{ChunkAddress, Splitter};
-use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+use swarm_relay::{import, Faults, Store};
 
 use support::*;
-
-/// `len` bytes of xorshift32 output.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed;
-    let mut v = Vec::with_capacity(len + 4);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
-fn relay(store: &Arc<Store>, faults: Faults) -> RelayHandle {
-    Relay::bind(
-        "127.0.0.1:0",
-        Backend::Store(Arc::clone(store)),
-        Config {
-            faults,
-            ..Config::default()
-        },
-    )
-    .unwrap()
-}
 
 fn corrupting(every: u64) -> Faults {
     Faults {

@@ -24,23 +24,9 @@ use std::sync::Arc;
 use deboot_fetch::{fetch_with, Request};
 use swarm_bmt::{ChunkAddress, Splitter};
 use swarm_core::redundancy::Level;
-use swarm_relay::{import, Backend, Config, Faults, Relay, RelayHandle, Store};
+use swarm_relay::{import, Faults, RelayHandle, Store};
 
 use support::*;
-
-/// `len` bytes of xorshift32 output.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed;
-    let mut v = Vec::with_capacity(len + 4);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
 
 /// The file's data chunks (leaves) in file order: the same at every redundancy level.
 fn leaves(data: &[u8]) -> Vec<ChunkAddress> {
@@ -57,19 +43,15 @@ fn leaves(data: &[u8]) -> Vec<ChunkAddress> {
     out
 }
 
-fn relay(store: &Arc<Store>, corrupt: &HashSet<ChunkAddress>) -> RelayHandle {
-    Relay::bind(
-        "127.0.0.1:0",
-        Backend::Store(Arc::clone(store)),
-        Config {
-            faults: Faults {
-                corrupt: corrupt.clone(),
-                ..Faults::default()
-            },
-            ..Config::default()
+/// A relay whose copies of the `corrupt` chunks are all corrupt.
+fn corrupting(store: &Arc<Store>, corrupt: &HashSet<ChunkAddress>) -> RelayHandle {
+    relay(
+        store,
+        Faults {
+            corrupt: corrupt.clone(),
+            ..Faults::default()
         },
     )
-    .unwrap()
 }
 
 /// Two groups of MEDIUM leaves and a bit: 2·119 + 1 data chunks under a root.
@@ -100,7 +82,7 @@ fn chunks_every_node_corrupts_are_rebuilt_from_parity() {
     let mut ran = 0;
     for (a, b) in [("tcp", "http"), ("http", "tcp"), ("tcp", "tcp")] {
         // Both nodes hold only corrupt copies of those chunks.
-        let (ra, rb) = (relay(&store, &bad), relay(&store, &bad));
+        let (ra, rb) = (corrupting(&store, &bad), corrupting(&store, &bad));
         let nodes = vec![
             format!("{a}://{}", ra.local_addr()),
             format!("{b}://{}", rb.local_addr()),
@@ -130,7 +112,7 @@ fn one_chunk_too_many_fails_clearly_and_writes_nothing() {
     // One more lost chunk than the second group has parities.
     let bad: HashSet<ChunkAddress> = leaves[n..=n + p].iter().copied().collect();
     for proto in ["tcp", "http"] {
-        let r = relay(&store, &bad);
+        let r = corrupting(&store, &bad);
         let node = format!("{proto}://{}", r.local_addr());
         let out = dir.join_str("out.bin");
         let run = deboot_fetch(&["--node", &node, &target, "-o", &out]);

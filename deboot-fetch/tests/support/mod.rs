@@ -1,15 +1,16 @@
 //! Shared by the integration tests: run the `deboot-fetch` binary with a deadline, temporary
-//! directories, the bee-js vectors, sha256.
+//! directories, the bee-js vectors, sha256, test content and in-process relays.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use swarm_relay::{Backend, Config, Faults, Relay, RelayHandle, Store};
 
 /// A `deboot-fetch` run still going after this long is killed and the test fails.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(60);
@@ -237,4 +238,31 @@ pub fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
     v[key]
         .as_str()
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// `len` bytes of xorshift32 output from `seed`.
+pub fn content(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed;
+    let mut v = Vec::with_capacity(len + 4);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// A relay on 127.0.0.1 (free port) serving `store` with the test `faults`.
+pub fn relay(store: &Arc<Store>, faults: Faults) -> RelayHandle {
+    Relay::bind(
+        "127.0.0.1:0",
+        Backend::Store(Arc::clone(store)),
+        Config {
+            faults,
+            ..Config::default()
+        },
+    )
+    .unwrap()
 }
