@@ -162,18 +162,7 @@ proptest! {
     ) {
         let mut wire = Vec::new();
         for b in &bodies {
-            if chunked {
-                wire.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-                for part in b.chunks(7) {
-                    wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                    wire.extend_from_slice(part);
-                    wire.extend_from_slice(b"\r\n");
-                }
-                wire.extend_from_slice(b"0\r\n\r\n");
-            } else {
-                wire.extend_from_slice(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", b.len()).as_bytes());
-                wire.extend_from_slice(b);
-            }
+            push_response(&mut wire, 200, b, chunked);
         }
         let mut p = ResponseParser::new();
         let mut body = [0u8; MAX_CHUNK_DATA_LEN];
@@ -203,18 +192,7 @@ proptest! {
         // heads and bodies, chunked bodies) through `handle`.
         let mut wire = Vec::new();
         for (b, chunked, code) in &bodies {
-            if *chunked {
-                wire.extend_from_slice(format!("HTTP/1.1 {code} X\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes());
-                for part in b.chunks(7) {
-                    wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
-                    wire.extend_from_slice(part);
-                    wire.extend_from_slice(b"\r\n");
-                }
-                wire.extend_from_slice(b"0\r\n\r\n");
-            } else {
-                wire.extend_from_slice(format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\n\r\n", b.len()).as_bytes());
-                wire.extend_from_slice(b);
-            }
+            push_response(&mut wire, *code, b, *chunked);
         }
         let mut p = ResponseParser::new();
         let mut body = [0u8; MAX_CHUNK_DATA_LEN];
@@ -252,5 +230,30 @@ proptest! {
             }
         }
         prop_assert!(buf.is_empty());
+    }
+}
+
+/// Appends one HTTP/1.1 response with status `code` and `body` to `wire`: chunked in 7-byte
+/// pieces, or with a `Content-Length`.
+fn push_response(wire: &mut Vec<u8>, code: u16, body: &[u8], chunked: bool) {
+    if chunked {
+        wire.extend_from_slice(
+            format!("HTTP/1.1 {code} X\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes(),
+        );
+        for part in body.chunks(7) {
+            wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            wire.extend_from_slice(part);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+    } else {
+        wire.extend_from_slice(
+            format!(
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        wire.extend_from_slice(body);
     }
 }
