@@ -114,7 +114,7 @@ typedef struct swarm_data
   int ready;			/* size known, or failed: ends the open poll */
   grub_uint64_t last_progress;
   char err[SWARM_ERR_LEN];
-  grub_uint8_t *piece;		/* SWARM_PIECE bytes */
+  struct grub_net_buff *spare;	/* empty netbuff of SWARM_PIECE bytes, the next to fill */
 } *swarm_data_t;
 
 static void
@@ -190,23 +190,27 @@ swarm_drain (swarm_data_t data)
   while (!data->failed)
     {
       struct grub_net_buff *nb;
-      grub_ssize_t n = deboot_grub_read (data->h, data->piece, SWARM_PIECE);
-      if (n <= 0)
-	{
-	  if (n < 0)
-	    swarm_fail (data, NULL);
-	  break;
-	}
-      /* A netbuff of exactly the bytes verified: one copy, no 16 KiB guesses.  */
-      nb = grub_netbuff_alloc (n);
+      grub_ssize_t n;
+      /* The core copies verified bytes straight into the netbuff queued for the reader; an
+	 unused one is kept for the next call.  */
+      if (!data->spare)
+	data->spare = grub_netbuff_alloc (SWARM_PIECE);
+      nb = data->spare;
       if (!nb)
 	{
 	  grub_errno = GRUB_ERR_NONE;
 	  swarm_fail (data, "out of memory");
 	  return;
 	}
+      n = deboot_grub_read (data->h, nb->data, SWARM_PIECE);
+      if (n <= 0)
+	{
+	  if (n < 0)
+	    swarm_fail (data, NULL);
+	  break;
+	}
+      data->spare = 0;
       grub_netbuff_put (nb, n);
-      grub_memcpy (nb->data, data->piece, n);
       if (grub_net_put_packet (&net->packs, nb))
 	{
 	  grub_netbuff_free (nb);
@@ -307,7 +311,8 @@ swarm_free (grub_file_t file)
     grub_net_tcp_close (data->sock, GRUB_NET_TCP_ABORT);
   if (data->h)
     deboot_grub_close (data->h);
-  grub_free (data->piece);
+  if (data->spare)
+    grub_netbuff_free (data->spare);
   grub_free (data);
   file->data = 0;
 }
@@ -333,17 +338,9 @@ swarm_open (struct grub_file *file, const char *filename)
       return grub_errno;
     }
   data->file = file;
-  data->piece = grub_malloc (SWARM_PIECE);
-  if (!data->piece)
-    {
-      grub_free (data);
-      grub_free (target);
-      return grub_errno;
-    }
   data->h = deboot_grub_open (target, grub_strlen (target), &code);
   if (!data->h)
     {
-      grub_free (data->piece);
       grub_free (data);
       grub_error (code == 1 ? GRUB_ERR_BAD_FILENAME : GRUB_ERR_OUT_OF_MEMORY,
 		  code == 1 ? "swarm: bad target `%s'" : "swarm: out of memory for `%s'",

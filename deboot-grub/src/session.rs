@@ -152,6 +152,16 @@ impl<'m> Session<'m> {
     }
 
     fn fill_window(&mut self) {
+        // A new batch waits until half the window is free (or nothing is in flight): sent at
+        // the first answer of the batch before, a one-request batch would be confirmed only
+        // after every older request is answered, and the link would idle for a round trip
+        // before the next full batch. Half a window keeps the other half in flight meanwhile.
+        if self.tx_len == 0 {
+            let busy = self.in_flight.iter().flatten().count();
+            if busy > 0 && self.window.saturating_sub(busy) < self.window.div_ceil(2) {
+                return;
+            }
+        }
         while self.in_flight.iter().flatten().count() < self.window && self.tx_len + 64 <= TX_LEN {
             let Some(free) = self.in_flight.iter().position(Option::is_none) else {
                 return;
