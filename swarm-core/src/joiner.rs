@@ -498,6 +498,22 @@ impl<'m> Joiner<'m> {
         Matches::new(self, address).next(self, address).is_some()
     }
 
+    /// Whether the sibling group being rebuilt waits for `address` (never without the
+    /// `recovery` feature).
+    fn group_waits_for(&self, address: &ChunkAddress) -> bool {
+        #[cfg(feature = "recovery")]
+        return self
+            .rec
+            .group
+            .as_ref()
+            .is_some_and(|g| g.waits_for(address));
+        #[cfg(not(feature = "recovery"))]
+        {
+            let _ = address;
+            false
+        }
+    }
+
     /// Hands over several delivered chunks at once: `results[i]` receives what
     /// [`Retrieval::handle_chunk`] would have returned for `chunks[i]`, handed over in order.
     /// The chunks are hashed together, eight side by side on the multi-lane path
@@ -547,14 +563,7 @@ impl<'m> Joiner<'m> {
         if !self.is_wanted(address) && self.drop_stale(address) {
             return Ok(());
         }
-        #[cfg(feature = "recovery")]
-        let group = self
-            .rec
-            .group
-            .as_ref()
-            .is_some_and(|g| g.waits_for(address));
-        #[cfg(not(feature = "recovery"))]
-        let group = false;
+        let group = self.group_waits_for(address);
         // A chunk no node had is no longer outstanding: it comes back only rebuilt (or, for
         // the root, from a replica).
         #[cfg(feature = "recovery")]
@@ -1000,15 +1009,9 @@ impl Retrieval for Joiner<'_> {
         let root = self.root_state == State::Pending && self.root.address() == address;
         #[cfg(feature = "recovery")]
         let root = root && self.rec.replica_ids.is_none();
+        let other = self.group_waits_for(address);
         #[cfg(feature = "recovery")]
-        let other = self.rec.replica_out.as_ref() == Some(address)
-            || self
-                .rec
-                .group
-                .as_ref()
-                .is_some_and(|g| g.waits_for(address));
-        #[cfg(not(feature = "recovery"))]
-        let other = false;
+        let other = other || self.rec.replica_out.as_ref() == Some(address);
         #[cfg(feature = "recovery")]
         if !root && !other && self.is_lost(address) {
             return Err(Error::UnexpectedChunk);
