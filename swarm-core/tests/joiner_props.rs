@@ -19,13 +19,6 @@ use joiner_support::*;
 use proptest::prelude::*;
 use swarm_core::redundancy::Level;
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(32)
-}
-
 /// Sizes around the interesting boundaries (one leaf, one full intermediate chunk at each
 /// branching) and anywhere up to ~1.1 MiB.
 fn size() -> impl Strategy<Value = usize> {

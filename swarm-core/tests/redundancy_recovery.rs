@@ -16,35 +16,17 @@
     clippy::alloc_instead_of_core
 )]
 
+mod joiner_support;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use proptest::prelude::*;
 use swarm_bmt::{chunk_address_of, ChunkAddress};
-use swarm_core::joiner::{Slot, TreeLevel};
 use swarm_core::redundancy::Level;
 use swarm_core::redundant::RedundantSplitter;
 use swarm_core::{Error, Joiner, Retrieval};
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(32)
-}
-
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-type Store = HashMap<ChunkAddress, Vec<u8>>;
+use joiner_support::{cases, content, memory, Store};
 
 fn build(level: Level, data: &[u8]) -> (ChunkAddress, Store, Vec<ChunkAddress>) {
     let mut store = HashMap::new();
@@ -75,7 +57,7 @@ fn run(
     forged: &HashMap<ChunkAddress, Vec<u8>>,
     window: usize,
 ) -> Run {
-    let (mut slots, mut levels) = (vec![Slot::EMPTY; window], vec![TreeLevel::EMPTY; 3]);
+    let (mut slots, mut levels) = memory(window, 3);
     let mut j = Joiner::new(root.into(), None, &mut slots, &mut levels).unwrap();
     let (mut out, mut buf, mut wanted) = (Vec::new(), [0u8; 5000], VecDeque::new());
     let result = loop {

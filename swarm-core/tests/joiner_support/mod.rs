@@ -39,6 +39,14 @@ impl Rng {
     }
 }
 
+/// Proptest cases per property: `PROPTEST_CASES`, or 32.
+pub fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(32)
+}
+
 /// Content of `len` bytes that differs in every leaf.
 pub fn content(len: usize, seed: u64) -> Vec<u8> {
     Rng::new(seed).bytes(len)
