@@ -1728,11 +1728,11 @@ impl Joiner<'_> {
         Ok(())
     }
 
-    /// A destination that no node had, if any.
-    fn first_lost(&self) -> Option<Up> {
+    /// Where every pending destination (ring slot, then level frame) hangs in the tree.
+    fn pending_ups(&self) -> impl Iterator<Item = Up> + '_ {
         let w = self.slots.len();
         (0..self.ring_len)
-            .filter_map(|i| self.slots.get((self.ring_head + i) % w))
+            .filter_map(move |i| self.slots.get((self.ring_head + i) % w))
             .filter(|s| s.state == State::Pending)
             .map(|s| s.up)
             .chain(
@@ -1742,7 +1742,11 @@ impl Joiner<'_> {
                     .filter(|f| f.state == State::Pending)
                     .map(|f| f.up),
             )
-            .find(|u| u.lost)
+    }
+
+    /// A destination that no node had, if any.
+    fn first_lost(&self) -> Option<Up> {
+        self.pending_ups().find(|u| u.lost)
     }
 
     /// Whether a destination waiting for `address` was not found.
@@ -1806,18 +1810,8 @@ impl Joiner<'_> {
         }
         let mut group = Group::new(frame.n, addrs);
         // Every lost child of that frame is a missing shard.
-        let w = self.slots.len();
-        let lost = (0..self.ring_len)
-            .filter_map(|i| self.slots.get((self.ring_head + i) % w))
-            .filter(|s| s.state == State::Pending)
-            .map(|s| s.up)
-            .chain(
-                self.levels
-                    .iter()
-                    .flat_map(|l| l.frames.iter())
-                    .filter(|f| f.state == State::Pending)
-                    .map(|f| f.up),
-            )
+        let lost = self
+            .pending_ups()
             .filter(|u| u.lost && u.parent() == Some((d, k)));
         for u in lost {
             if let Some(s) = group.state.get_mut(usize::from(u.index)) {
