@@ -79,6 +79,10 @@ cflags=(-std=gnu99 -Os -m64 -Wall -W -Werror -Wno-unused-parameter -freg-struct-
     -fno-PIE -fno-pie -fno-stack-protector -ffreestanding -fno-builtin)
 gcc "${cppflags[@]}" "${cflags[@]}" -c "$here/swarm.c" -o "$work/swarm.o"
 ld -m elf_x86_64 -N -r -d -o "$work/swarm.module" "$work/swarm.o" "$core"
+# GRUB loads all sections into one heap block aligned to the largest section alignment: a
+# page-aligned .text (the first section) gives the module's code pages of its own (see
+# swarm_page_zalloc in swarm.c).
+objcopy --set-section-alignment .text=4096 "$work/swarm.module"
 printf 'swarm\0' > "$work/modname"
 printf 'net\0' > "$work/moddeps"
 objcopy -R .modname -R .moddeps --add-section .modname="$work/modname" \

@@ -337,12 +337,21 @@ mod grub {
 
     struct GrubHeap;
 
+    /// Granularity of every allocation: whole pages, so that what the core writes while a
+    /// file streams never shares a page with code (under QEMU's TCG such writes are slow and
+    /// may discard the page's translated code; see `swarm_page_zalloc` in swarm.c). The core
+    /// makes a few allocations per file, not per chunk.
+    const PAGE: usize = 4096;
+
     // SAFETY: GRUB's allocator returns aligned, exclusive blocks or NULL; `grub_free` takes any
     // pointer it returned. GRUB is single-threaded.
     unsafe impl GlobalAlloc for GrubHeap {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let Some(size) = layout.size().checked_next_multiple_of(PAGE) else {
+                return core::ptr::null_mut();
+            };
             // SAFETY: a plain call into GRUB's kernel export.
-            unsafe { grub_memalign(layout.align().max(16), layout.size()) }
+            unsafe { grub_memalign(layout.align().max(PAGE), size) }
         }
         unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
             // SAFETY: `ptr` came from `grub_memalign`.
