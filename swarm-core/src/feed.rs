@@ -576,14 +576,9 @@ impl FromStr for Topic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::soc::tests::key;
     use crate::soc::{owner_of, sign};
     use k256::ecdsa::SigningKey;
-
-    fn key(byte: u8) -> SigningKey {
-        let mut sk = [0u8; 32];
-        sk[31] = byte;
-        SigningKey::from_bytes(&sk.into()).unwrap()
-    }
 
     /// A node serving the updates `present` of a feed signed with `signer`.
     fn drive(

@@ -250,10 +250,11 @@ fn signed_digest(identifier: &[u8; ID_SIZE], wrapped: &ChunkAddress) -> [u8; 32]
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn key(byte: u8) -> SigningKey {
+    /// The signing key `0^31 || byte` (the feed tests sign with it too).
+    pub(crate) fn key(byte: u8) -> SigningKey {
         let mut sk = [0u8; 32];
         sk[31] = byte;
         SigningKey::from_bytes(&sk.into()).unwrap()

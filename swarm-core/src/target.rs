@@ -743,44 +743,27 @@ mod tests {
 
     #[test]
     fn names_the_malformed_part() {
-        assert_eq!(part("http://x"), Some(TargetPart::Scheme));
-        assert_eq!(part("bzz:/x"), Some(TargetPart::Scheme));
-        assert_eq!(
-            part(&std::format!("bzz://{}", &REF[..62])),
-            Some(TargetPart::Reference)
-        );
-        assert_eq!(
-            part(&std::format!("bzz://{REF}0")),
-            Some(TargetPart::Reference)
-        );
-        assert_eq!(
-            part(&std::format!("bzz://{}zz/x", &REF[..62])),
-            Some(TargetPart::Reference)
-        );
-        assert_eq!(
-            part(&std::format!("bytes://{REF}/x")),
-            Some(TargetPart::Path)
-        );
-        assert_eq!(
-            part(&std::format!("feed://{}/{TOPIC}", &OWNER[..38])),
-            Some(TargetPart::Owner)
-        );
-        assert_eq!(
-            part(&std::format!("feed://{OWNER}")),
-            Some(TargetPart::Topic)
-        );
-        assert_eq!(
-            part(&std::format!("feed://{OWNER}/aabbcc")),
-            Some(TargetPart::Topic)
-        );
-        assert_eq!(
-            part(&std::format!("feed://{OWNER}/{TOPIC}/%zz")),
-            Some(TargetPart::Path)
-        );
-        assert_eq!(
-            part(&std::format!("bzz://{REF}/%4")),
-            Some(TargetPart::Path)
-        );
+        for (text, want) in [
+            ("http://x".into(), TargetPart::Scheme),
+            ("bzz:/x".into(), TargetPart::Scheme),
+            (std::format!("bzz://{}", &REF[..62]), TargetPart::Reference),
+            (std::format!("bzz://{REF}0"), TargetPart::Reference),
+            (
+                std::format!("bzz://{}zz/x", &REF[..62]),
+                TargetPart::Reference,
+            ),
+            (std::format!("bytes://{REF}/x"), TargetPart::Path),
+            (
+                std::format!("feed://{}/{TOPIC}", &OWNER[..38]),
+                TargetPart::Owner,
+            ),
+            (std::format!("feed://{OWNER}"), TargetPart::Topic),
+            (std::format!("feed://{OWNER}/aabbcc"), TargetPart::Topic),
+            (std::format!("feed://{OWNER}/{TOPIC}/%zz"), TargetPart::Path),
+            (std::format!("bzz://{REF}/%4"), TargetPart::Path),
+        ] {
+            assert_eq!(part(&text), Some(want), "{text}");
+        }
         let long = "a".repeat(MAX_PATH_LEN);
         assert!(std::format!("bzz://{REF}/{long}").parse::<Target>().is_ok());
         assert_eq!(
