@@ -104,6 +104,7 @@ pub const LEAF_BATCH: usize = if cfg!(all(
 /// ```
 pub struct Splitter<S: ChunkSink = NoSink> {
     leaves: Leaves<[[u8; CHUNK_LEN]; LEAF_BATCH]>,
+    hash: InLanes,
     tree: Tree<S>,
     total: u64,
 }
@@ -127,6 +128,9 @@ impl<S: ChunkSink> Splitter<S> {
     pub fn with_sink(sink: S) -> Self {
         Self {
             leaves: Leaves::new([[0; CHUNK_LEN]; LEAF_BATCH]),
+            hash: InLanes {
+                addrs: [ChunkAddress::default(); LEAF_BATCH],
+            },
             tree: Tree::new(sink),
             total: 0,
         }
@@ -156,35 +160,7 @@ impl<S: ChunkSink> Splitter<S> {
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
         let grown = grown_len(self.total, data)?;
-        let mut rest = data;
-        while !rest.is_empty() {
-            if rest.len() >= self.leaves.room() + LEAF_BATCH * MAX_PAYLOAD_LEN {
-                // A whole batch of leaves lies in `data`: finish and hash what is buffered,
-                // then hash those leaves where they are, without copying them.
-                if !self.leaves.is_empty() {
-                    rest = self.leaves.complete_current(rest);
-                    self.flush()?;
-                }
-                let (direct, tail) = rest.split_at(LEAF_BATCH * MAX_PAYLOAD_LEN);
-                let mut payloads: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
-                for (p, leaf) in payloads
-                    .iter_mut()
-                    .zip(direct.chunks_exact(MAX_PAYLOAD_LEN))
-                {
-                    *p = leaf;
-                }
-                let mut addrs = [ChunkAddress::default(); LEAF_BATCH];
-                leaf_addresses(&payloads, &mut addrs)?;
-                self.tree
-                    .put_payloads(&payloads, &addrs, self.leaves.scratch())?;
-                rest = tail;
-            } else {
-                rest = self.leaves.fill(rest);
-                if !rest.is_empty() {
-                    self.flush()?;
-                }
-            }
-        }
+        self.leaves.write(data, &mut self.tree, &mut self.hash)?;
         self.total = grown;
         Ok(())
     }
@@ -196,8 +172,8 @@ impl<S: ChunkSink> Splitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish(mut self) -> Result<ChunkAddress, Error> {
-        self.flush_last()?;
-        self.tree.finish()
+        let empty = self.is_empty();
+        self.leaves.finish(empty, &mut self.tree, &mut self.hash)
     }
 
     /// Like [`finish`](Self::finish), but also gives the sink back.
@@ -205,43 +181,48 @@ impl<S: ChunkSink> Splitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish_with_sink(mut self) -> Result<(ChunkAddress, S), Error> {
-        self.flush_last()?;
-        let root = self.tree.finish()?;
+        let empty = self.is_empty();
+        let root = self.leaves.finish(empty, &mut self.tree, &mut self.hash)?;
         Ok((root, self.tree.sink))
     }
+}
 
-    /// Hashes what is buffered at the end: the last leaves, or the empty leaf of empty
-    /// content (content that ended on a leaf boundary leaves nothing buffered).
-    fn flush_last(&mut self) -> Result<(), Error> {
-        if self.total == 0 || !self.leaves.is_empty() {
-            self.flush()?;
-        }
-        Ok(())
-    }
+/// How a splitter hashes its leaves, the one thing [`Splitter`] and `ParallelSplitter` do
+/// differently; [`Leaves::write`] and [`Leaves::finish`] do the rest for both.
+trait HashLeaves {
+    /// Hashes leaves from `payloads`, as many as one run takes (all of them if there are
+    /// fewer; a run takes at least a leaf buffer's worth), and returns their addresses in order.
+    fn addresses<'p>(
+        &mut self,
+        payloads: impl Iterator<Item = &'p [u8]>,
+    ) -> Result<&[ChunkAddress], Error>;
+}
 
-    /// Hashes the buffered leaves together, hands them to the sink in order and records them
-    /// at level 0.
-    fn flush(&mut self) -> Result<(), Error> {
-        let count = self.leaves.seal();
-        let mut chunks: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
-        let mut payloads: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
-        for (i, (c, p)) in chunks.iter_mut().zip(&mut payloads).enumerate().take(count) {
-            *c = self.leaves.chunk(i);
-            *p = c.get(SPAN_SIZE..).unwrap_or_default();
+/// The [`Splitter`]'s hashing: [`LEAF_BATCH`] leaves a run, side by side in the SIMD lanes
+/// where there are some, on the calling thread.
+struct InLanes {
+    /// The addresses of one run.
+    addrs: [ChunkAddress; LEAF_BATCH],
+}
+
+impl HashLeaves for InLanes {
+    fn addresses<'p>(
+        &mut self,
+        payloads: impl Iterator<Item = &'p [u8]>,
+    ) -> Result<&[ChunkAddress], Error> {
+        let mut run: [&[u8]; LEAF_BATCH] = [&[]; LEAF_BATCH];
+        let mut count = 0;
+        for (p, payload) in run.iter_mut().zip(payloads) {
+            *p = payload;
+            count += 1;
         }
-        let mut addrs = [ChunkAddress::default(); LEAF_BATCH];
-        let (chunks, payloads, addrs) = match (
-            chunks.get(..count),
-            payloads.get(..count),
-            addrs.get_mut(..count),
-        ) {
-            (Some(c), Some(p), Some(a)) => (c, p, a),
-            _ => return Err(Error::FileTooLarge),
-        };
-        leaf_addresses(payloads, addrs)?;
-        self.tree.put_leaves(chunks, addrs)?;
-        self.leaves.clear();
-        Ok(())
+        match (run.get(..count), self.addrs.get_mut(..count)) {
+            (Some(run), Some(addrs)) => {
+                leaf_addresses(run, addrs)?;
+                Ok(addrs)
+            }
+            _ => Err(Error::FileTooLarge),
+        }
     }
 }
 
@@ -304,8 +285,79 @@ impl<B: AsRef<[[u8; CHUNK_LEN]]> + AsMut<[[u8; CHUNK_LEN]]>> Leaves<B> {
         &[]
     }
 
+    /// Takes `data` in: copies it into the slots and has `hash` hash them whenever they are
+    /// full; a whole buffer's worth of leaves that lies in `data` is hashed where it is
+    /// instead, after what is buffered.
+    fn write<S: ChunkSink>(
+        &mut self,
+        data: &[u8],
+        tree: &mut Tree<S>,
+        hash: &mut impl HashLeaves,
+    ) -> Result<(), Error> {
+        let mut rest = data;
+        while !rest.is_empty() {
+            if rest.len() >= self.room() + self.capacity() * MAX_PAYLOAD_LEN {
+                // Finish and hash what is buffered, then hash the whole leaves of `data` where
+                // they are, without copying them.
+                if !self.is_empty() {
+                    rest = self.complete_current(rest);
+                    self.flush(tree, hash)?;
+                }
+                let addrs = hash.addresses(rest.chunks_exact(MAX_PAYLOAD_LEN))?;
+                let (direct, tail) = rest
+                    .split_at_checked(addrs.len() * MAX_PAYLOAD_LEN)
+                    .ok_or(Error::FileTooLarge)?;
+                tree.put_payloads(direct, addrs, self.scratch())?;
+                rest = tail;
+            } else {
+                rest = self.fill(rest);
+                if !rest.is_empty() {
+                    self.flush(tree, hash)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hashes what is buffered at the end, the last leaves or the empty leaf of `empty`
+    /// content (content that ended on a leaf boundary leaves nothing buffered), then wraps
+    /// what is left of `tree` and returns the root.
+    fn finish<S: ChunkSink>(
+        &mut self,
+        empty: bool,
+        tree: &mut Tree<S>,
+        hash: &mut impl HashLeaves,
+    ) -> Result<ChunkAddress, Error> {
+        if empty || !self.is_empty() {
+            self.flush(tree, hash)?;
+        }
+        tree.finish()
+    }
+
+    /// Hashes the buffered leaves with `hash`, hands them to the sink in order and records
+    /// them at level 0; empties the buffer.
+    fn flush<S: ChunkSink>(
+        &mut self,
+        tree: &mut Tree<S>,
+        hash: &mut impl HashLeaves,
+    ) -> Result<(), Error> {
+        let count = self.seal();
+        let chunks = (0..count).map(|i| self.chunk(i));
+        let addrs = hash.addresses(
+            chunks
+                .clone()
+                .map(|c| c.get(SPAN_SIZE..).unwrap_or_default()),
+        )?;
+        if addrs.len() != count {
+            // A run takes at least a leaf buffer's worth.
+            return Err(Error::FileTooLarge);
+        }
+        tree.put_leaves(chunks, addrs)?;
+        self.clear();
+        Ok(())
+    }
+
     /// Leaves the buffer holds.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))] // Only the parallel splitter asks.
     fn capacity(&self) -> usize {
         self.slots.as_ref().len()
     }
@@ -408,8 +460,12 @@ impl<S: ChunkSink> Tree<S> {
     }
 
     /// Hands hashed leaves to the sink, in order, and records them at level 0.
-    fn put_leaves(&mut self, chunks: &[&[u8]], addrs: &[ChunkAddress]) -> Result<(), Error> {
-        for (chunk, addr) in chunks.iter().zip(addrs) {
+    fn put_leaves<'c>(
+        &mut self,
+        chunks: impl Iterator<Item = &'c [u8]>,
+        addrs: &[ChunkAddress],
+    ) -> Result<(), Error> {
+        for (chunk, addr) in chunks.zip(addrs) {
             self.sink.put(addr, chunk).map_err(|_| Error::Sink)?;
             let span = chunk.len().saturating_sub(SPAN_SIZE) as u64;
             self.push(0, span, addr)?;
@@ -417,17 +473,17 @@ impl<S: ChunkSink> Tree<S> {
         Ok(())
     }
 
-    /// Records leaves hashed in place (full leaves of the caller's content) at level 0; each is
-    /// built in `scratch` as `span || payload` for the sink if it [wants
+    /// Records the full leaves `content` holds, hashed in place (the caller's content), at
+    /// level 0; each is built in `scratch` as `span || payload` for the sink if it [wants
     /// chunks](ChunkSink::wants_chunks).
     fn put_payloads(
         &mut self,
-        payloads: &[&[u8]],
+        content: &[u8],
         addrs: &[ChunkAddress],
         mut scratch: Option<&mut [u8; CHUNK_LEN]>,
     ) -> Result<(), Error> {
         let wanted = self.sink.wants_chunks();
-        for (payload, addr) in payloads.iter().zip(addrs) {
+        for (payload, addr) in content.chunks_exact(MAX_PAYLOAD_LEN).zip(addrs) {
             let span = payload.len() as u64;
             if wanted {
                 let chunk = scratch

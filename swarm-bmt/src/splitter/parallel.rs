@@ -5,9 +5,9 @@ use core::time::Duration;
 use std::thread;
 use std::vec::Vec;
 
-use super::{grown_len, Leaves, NoSink, Tree, CHUNK_LEN};
+use super::{grown_len, HashLeaves, Leaves, NoSink, Tree, CHUNK_LEN};
 use crate::hasher::leaf_addresses;
-use crate::{ChunkAddress, ChunkSink, Error, MAX_PAYLOAD_LEN, SPAN_SIZE};
+use crate::{ChunkAddress, ChunkSink, Error};
 
 /// Leaves each thread hashes per run of a [`ParallelSplitter`] (2 MiB of content).
 pub const LEAVES_PER_THREAD: usize = 512;
@@ -49,10 +49,9 @@ pub const MAX_THREADS: usize = 64;
 /// ```
 pub struct ParallelSplitter<S: ChunkSink = NoSink> {
     leaves: Leaves<Vec<[u8; CHUNK_LEN]>>,
-    addrs: Vec<ChunkAddress>,
+    hash: OnThreads,
     tree: Tree<S>,
     total: u64,
-    threads: usize,
 }
 
 impl ParallelSplitter<NoSink> {
@@ -90,17 +89,19 @@ impl<S: ChunkSink> ParallelSplitter<S> {
         let slots = threads * LEAVES_PER_THREAD;
         Self {
             leaves: Leaves::new(std::vec![[0; CHUNK_LEN]; slots]),
-            addrs: std::vec![ChunkAddress::default(); DIRECT_FACTOR * slots],
+            hash: OnThreads {
+                addrs: std::vec![ChunkAddress::default(); DIRECT_FACTOR * slots],
+                threads,
+            },
             tree: Tree::new(sink),
             total: 0,
-            threads,
         }
     }
 
     /// Threads used for leaf hashing, the calling one included.
     #[must_use]
     pub const fn threads(&self) -> usize {
-        self.threads
+        self.hash.threads
     }
 
     /// Content bytes written so far.
@@ -127,31 +128,7 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// `data` is taken then); [`Error::Sink`] if the sink refused a chunk.
     pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
         let grown = grown_len(self.total, data)?;
-        let mut rest = data;
-        while !rest.is_empty() {
-            if rest.len() >= self.leaves.room() + self.leaves.capacity() * MAX_PAYLOAD_LEN {
-                // Finish and hash what is buffered, then hash the whole leaves of `data` where
-                // they are, without copying them.
-                if !self.leaves.is_empty() {
-                    rest = self.leaves.complete_current(rest);
-                    self.flush()?;
-                }
-                let n = (rest.len() / MAX_PAYLOAD_LEN).min(self.addrs.len());
-                let (direct, tail) = rest.split_at(n * MAX_PAYLOAD_LEN);
-                let payloads: Vec<&[u8]> = direct.chunks_exact(MAX_PAYLOAD_LEN).collect();
-                let addrs = self.addrs.get_mut(..n).ok_or(Error::FileTooLarge)?;
-                hash_on_threads(self.threads, &payloads, addrs)?;
-                let addrs = self.addrs.get(..n).ok_or(Error::FileTooLarge)?;
-                self.tree
-                    .put_payloads(&payloads, addrs, self.leaves.scratch())?;
-                rest = tail;
-            } else {
-                rest = self.leaves.fill(rest);
-                if !rest.is_empty() {
-                    self.flush()?;
-                }
-            }
-        }
+        self.leaves.write(data, &mut self.tree, &mut self.hash)?;
         self.total = grown;
         Ok(())
     }
@@ -161,8 +138,8 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish(mut self) -> Result<ChunkAddress, Error> {
-        self.flush_last()?;
-        self.tree.finish()
+        let empty = self.is_empty();
+        self.leaves.finish(empty, &mut self.tree, &mut self.hash)
     }
 
     /// Like [`finish`](Self::finish), but also gives the sink back.
@@ -170,34 +147,29 @@ impl<S: ChunkSink> ParallelSplitter<S> {
     /// # Errors
     /// [`Error::Sink`] if the sink refused a chunk.
     pub fn finish_with_sink(mut self) -> Result<(ChunkAddress, S), Error> {
-        self.flush_last()?;
-        let root = self.tree.finish()?;
+        let empty = self.is_empty();
+        let root = self.leaves.finish(empty, &mut self.tree, &mut self.hash)?;
         Ok((root, self.tree.sink))
     }
+}
 
-    /// Hashes what is buffered at the end: the last leaves, or the empty leaf of empty
-    /// content (content that ended on a leaf boundary leaves nothing buffered).
-    fn flush_last(&mut self) -> Result<(), Error> {
-        if self.total == 0 || !self.leaves.is_empty() {
-            self.flush()?;
-        }
-        Ok(())
-    }
+/// The [`ParallelSplitter`]'s hashing: runs of up to [`DIRECT_FACTOR`] leaf buffers' worth,
+/// cut into one part per thread.
+struct OnThreads {
+    /// The addresses of one run.
+    addrs: Vec<ChunkAddress>,
+    threads: usize,
+}
 
-    /// Hashes the buffered leaves on the threads, then hands them to the sink in order.
-    fn flush(&mut self) -> Result<(), Error> {
-        let count = self.leaves.seal();
-        let chunks: Vec<&[u8]> = (0..count).map(|i| self.leaves.chunk(i)).collect();
-        let payloads: Vec<&[u8]> = chunks
-            .iter()
-            .map(|c| c.get(SPAN_SIZE..).unwrap_or_default())
-            .collect();
-        let addrs = self.addrs.get_mut(..count).ok_or(Error::FileTooLarge)?;
-        hash_on_threads(self.threads, &payloads, addrs)?;
-        let addrs = self.addrs.get(..count).ok_or(Error::FileTooLarge)?;
-        self.tree.put_leaves(&chunks, addrs)?;
-        self.leaves.clear();
-        Ok(())
+impl HashLeaves for OnThreads {
+    fn addresses<'p>(
+        &mut self,
+        payloads: impl Iterator<Item = &'p [u8]>,
+    ) -> Result<&[ChunkAddress], Error> {
+        let run: Vec<&[u8]> = payloads.take(self.addrs.len()).collect();
+        let addrs = self.addrs.get_mut(..run.len()).ok_or(Error::FileTooLarge)?;
+        hash_on_threads(self.threads, &run, addrs)?;
+        Ok(addrs)
     }
 }
 
