@@ -35,81 +35,40 @@ macro_rules! kernel {
             keccak_f1600!(state);
         }
 
+        /// Keccak-256 of `W` < 16 whole words per lane (`msg[w]` = word `w` of every lane):
+        /// one block, padded with 0x01 right after the message and 0x80 at byte 135 (word 16).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn hash_words<const W: usize>(msg: [V; W]) -> Words {
+            const { assert!(W < 16, "the message and its padding fill one block") };
+            let mut s = [splat(0); 25];
+            for (word, m) in s.iter_mut().zip(msg) {
+                *word = m;
+            }
+            if let Some(word) = s.get_mut(W) {
+                *word = splat(0x01);
+            }
+            if let Some(word) = s.get_mut(16) {
+                *word = splat(0x8000_0000_0000_0000);
+            }
+            f1600(&mut s);
+            let [w0, w1, w2, w3, ..] = s;
+            [w0, w1, w2, w3]
+        }
+
         /// Keccak-256 of one 64-byte message per lane (`msg[w]` = word `w` of every lane).
         #[inline]
         #[target_feature(enable = $feat)]
         fn hash_msg(msg: &[V; 8]) -> Words {
-            let z = splat(0);
-            let [m0, m1, m2, m3, m4, m5, m6, m7] = *msg;
-            // Padding of a 64-byte message: 0x01 at byte 64, 0x80 at byte 135 (word 16).
-            let mut s = [
-                m0,
-                m1,
-                m2,
-                m3,
-                m4,
-                m5,
-                m6,
-                m7,
-                splat(0x01),
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                splat(0x8000_0000_0000_0000),
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-            ];
-            f1600(&mut s);
-            let [w0, w1, w2, w3, ..] = s;
-            [w0, w1, w2, w3]
+            hash_words(*msg)
         }
 
         /// Keccak-256 of the 40 bytes `span || root` per lane: the chunk address.
         #[inline]
         #[target_feature(enable = $feat)]
         fn hash_span(span: V, root: &Words) -> Words {
-            let z = splat(0);
             let [r0, r1, r2, r3] = *root;
-            let mut s = [
-                span,
-                r0,
-                r1,
-                r2,
-                r3,
-                splat(0x01),
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                splat(0x8000_0000_0000_0000),
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-                z,
-            ];
-            f1600(&mut s);
-            let [w0, w1, w2, w3, ..] = s;
-            [w0, w1, w2, w3]
+            hash_words([span, r0, r1, r2, r3])
         }
 
         /// The message `left || right` per lane.
