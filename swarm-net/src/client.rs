@@ -18,7 +18,7 @@ use embedded_io::{Error as _, ErrorKind, Read, Write};
 use swarm_bmt::ChunkAddress;
 
 use crate::codec::{self, Message, MAX_CHUNK_DATA_LEN, MAX_FRAME_LEN};
-use crate::http::{self, ResponseParser, MAX_HEAD_LEN};
+use crate::http::{self, ResponseParser, SliceWriter, MAX_HEAD_LEN};
 use crate::time::Clock;
 use crate::url::NodeAddr;
 use crate::Error;
@@ -133,6 +133,16 @@ pub trait ChunkClient {
 struct Rx {
     start: usize,
     end: usize,
+}
+
+impl Rx {
+    /// Consumes `used` bytes; an emptied area starts over at its beginning.
+    fn advance(&mut self, used: usize) {
+        self.start += used;
+        if self.start == self.end {
+            *self = Self::default();
+        }
+    }
 }
 
 /// Whether the last read filled the receive area ([`ChunkClient::backlog`]).
@@ -268,19 +278,8 @@ impl<'b, S: Read + Write> FramedClient<'b, S> {
     fn queue(&mut self, msg: &Message<'_>) -> Result<(), Error> {
         let mut frame = [0u8; 96];
         let n = msg.encode(&mut frame)?;
-        if self.tx_len + n > TX_BUF_LEN {
-            ChunkClient::flush(self)?;
-        }
-        let dst = self
-            .buf
-            .get_mut(self.tx_len..self.tx_len + n)
-            .ok_or(Error::BufferTooSmall {
-                len: TX_BUF_LEN,
-                min: n,
-            })?;
-        dst.copy_from_slice(frame.get(..n).unwrap_or_default());
-        self.tx_len += n;
-        Ok(())
+        let bytes = frame.get(..n).unwrap_or_default();
+        queue_tx(&mut self.stream, self.buf, &mut self.tx_len, bytes)
     }
 
     fn apply_consume(&mut self) {
@@ -439,24 +438,14 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
             });
         }
         let mut req = [0u8; http::MAX_REQUEST_LEN];
-        let mut w = ReqWriter {
+        let mut w = SliceWriter {
             buf: &mut req,
             pos: 0,
         };
         write_request(&mut w, self.authority.as_str(), address)?;
         let n = w.pos;
-        if self.tx_len + n > TX_BUF_LEN {
-            self.flush()?;
-        }
-        let dst = self
-            .buf
-            .get_mut(self.tx_len..self.tx_len + n)
-            .ok_or(Error::BufferTooSmall {
-                len: TX_BUF_LEN,
-                min: n,
-            })?;
-        dst.copy_from_slice(req.get(..n).unwrap_or_default());
-        self.tx_len += n;
+        let bytes = req.get(..n).unwrap_or_default();
+        queue_tx(&mut self.stream, self.buf, &mut self.tx_len, bytes)?;
         // Cannot fail: checked `is_full` above.
         let _ = self.tokens.push_back(token);
         Ok(())
@@ -468,7 +457,8 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
 
     fn poll_answer(&mut self, read: bool) -> Result<Option<Answer<'_>>, Error> {
         let mut may_read = read;
-        loop {
+        // The next response and where its body lies in `buf`.
+        let (status, body_at) = loop {
             // A whole `Content-Length` response already received: its body is handed out
             // where it lies, without a copy.
             let rx_at = TX_BUF_LEN + BODY_LEN;
@@ -479,23 +469,8 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
             match self.parser.handle_whole(input, BODY_LEN)? {
                 http::Whole::Response { used, status, body } => {
                     let at = rx_at + self.rx.start;
-                    self.rx.start += used;
-                    if self.rx.start == self.rx.end {
-                        self.rx = Rx::default();
-                    }
-                    let token = self.tokens.pop_front().ok_or(Error::UnexpectedMessage {
-                        tag: u32::from(status.code),
-                    })?;
-                    self.closing |= status.close;
-                    let data = self
-                        .buf
-                        .get(at + body.start..at + body.end)
-                        .unwrap_or_default();
-                    return Ok(Some(match status.code {
-                        200 => Answer::Chunk { token, data },
-                        404 => Answer::NotFound { token },
-                        code => Answer::Error { token, code },
-                    }));
+                    self.rx.advance(used);
+                    break (status, at + body.start..at + body.end);
                 }
                 http::Whole::Head(used) => {
                     self.rx.start += used;
@@ -505,24 +480,9 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
             let (body, rx) = rest.split_at_mut(BODY_LEN.min(rest.len()));
             let input = rx.get(self.rx.start..self.rx.end).unwrap_or_default();
             let (used, status) = self.parser.handle(input, body)?;
-            self.rx.start += used;
-            if self.rx.start == self.rx.end {
-                self.rx = Rx::default();
-            }
+            self.rx.advance(used);
             if let Some(st) = status {
-                let token = self.tokens.pop_front().ok_or(Error::UnexpectedMessage {
-                    tag: u32::from(st.code),
-                })?;
-                self.closing |= st.close;
-                let body = self
-                    .buf
-                    .get(TX_BUF_LEN..TX_BUF_LEN + st.body_len)
-                    .unwrap_or_default();
-                return Ok(Some(match st.code {
-                    200 => Answer::Chunk { token, data: body },
-                    404 => Answer::NotFound { token },
-                    code => Answer::Error { token, code },
-                }));
+                break (st, TX_BUF_LEN..TX_BUF_LEN + st.body_len);
             }
             if self.closing {
                 return Err(Error::ConnectionClosed);
@@ -538,7 +498,17 @@ impl<S: Read + Write> ChunkClient for HttpClient<'_, S> {
             if !fill(&mut self.stream, rx, &mut self.rx, &mut self.backlog)? {
                 return Ok(None);
             }
-        }
+        };
+        let token = self.tokens.pop_front().ok_or(Error::UnexpectedMessage {
+            tag: u32::from(status.code),
+        })?;
+        self.closing |= status.close;
+        let data = self.buf.get(body_at).unwrap_or_default();
+        Ok(Some(match status.code {
+            200 => Answer::Chunk { token, data },
+            404 => Answer::NotFound { token },
+            code => Answer::Error { token, code },
+        }))
     }
 
     fn has_buffered(&self) -> bool {
@@ -607,6 +577,28 @@ fn flush_tx<S: Write>(stream: &mut S, buf: &[u8], tx_len: &mut usize) -> Result<
     stream.flush().map_err(io_error)
 }
 
+/// Appends `bytes` to the send area `buf[..TX_BUF_LEN]`, flushing it first if they do not fit.
+fn queue_tx<S: Write>(
+    stream: &mut S,
+    buf: &mut [u8],
+    tx_len: &mut usize,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    let n = bytes.len();
+    if *tx_len + n > TX_BUF_LEN {
+        flush_tx(stream, buf, tx_len)?;
+    }
+    let dst = buf
+        .get_mut(*tx_len..*tx_len + n)
+        .ok_or(Error::BufferTooSmall {
+            len: TX_BUF_LEN,
+            min: n,
+        })?;
+    dst.copy_from_slice(bytes);
+    *tx_len += n;
+    Ok(())
+}
+
 pub(crate) fn write_all<S: Write>(stream: &mut S, mut data: &[u8]) -> Result<(), Error> {
     while !data.is_empty() {
         match stream.write(data) {
@@ -628,23 +620,8 @@ pub(crate) fn io_error<E: embedded_io::Error>(e: E) -> Error {
     }
 }
 
-struct ReqWriter<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl core::fmt::Write for ReqWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.pos.checked_add(s.len()).ok_or(core::fmt::Error)?;
-        let dst = self.buf.get_mut(self.pos..end).ok_or(core::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.pos = end;
-        Ok(())
-    }
-}
-
 fn write_request(
-    w: &mut ReqWriter<'_>,
+    w: &mut SliceWriter<'_>,
     authority: &str,
     address: &ChunkAddress,
 ) -> Result<(), Error> {
@@ -683,6 +660,16 @@ mod tests {
         input: Vec<u8>,
         pos: usize,
         written: Vec<u8>,
+    }
+
+    impl Script {
+        fn new(input: Vec<u8>) -> Self {
+            Self {
+                input,
+                pos: 0,
+                written: Vec::new(),
+            }
+        }
     }
 
     impl embedded_io::ErrorType for Script {
@@ -729,12 +716,7 @@ mod tests {
     }
 
     fn framed(input: Vec<u8>, buf: &mut [u8]) -> FramedClient<'_, Script> {
-        let s = Script {
-            input,
-            pos: 0,
-            written: Vec::new(),
-        };
-        FramedClient::new(s, buf).unwrap()
+        FramedClient::new(Script::new(input), buf).unwrap()
     }
 
     const ACK: Message<'static> = Message::HelloAck {
@@ -875,11 +857,7 @@ HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n\
 HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n\r\n\
 HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             .to_vec();
-        let s = Script {
-            input,
-            pos: 0,
-            written: Vec::new(),
-        };
+        let s = Script::new(input);
         let node = NodeAddr::parse("http://[::1]:1633").unwrap();
         let mut c = HttpClient::new(s, &mut buf, &node).unwrap();
         for t in 10..14 {
@@ -915,11 +893,7 @@ HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r
     #[test]
     fn http_answer_without_a_request_is_refused() {
         let mut buf = std::vec![0u8; MIN_BUF_LEN];
-        let s = Script {
-            input: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            pos: 0,
-            written: Vec::new(),
-        };
+        let s = Script::new(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec());
         let node = NodeAddr::parse("http://h:1").unwrap();
         let mut c = HttpClient::new(s, &mut buf, &node).unwrap();
         let err = loop {
@@ -934,11 +908,7 @@ HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r
     #[test]
     fn buffer_bound_at_n_and_n_minus_1() {
         let mut buf = std::vec![0u8; MIN_BUF_LEN];
-        let s = || Script {
-            input: Vec::new(),
-            pos: 0,
-            written: Vec::new(),
-        };
+        let s = || Script::new(Vec::new());
         assert!(FramedClient::new(s(), &mut buf[..]).is_ok());
         assert_eq!(
             FramedClient::new(s(), &mut buf[..MIN_BUF_LEN - 1]).err(),

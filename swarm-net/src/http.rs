@@ -462,9 +462,10 @@ impl Default for ResponseParser {
     }
 }
 
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
+/// A `core::fmt::Write` into a slice; `pos` bytes written so far.
+pub(crate) struct SliceWriter<'a> {
+    pub(crate) buf: &'a mut [u8],
+    pub(crate) pos: usize,
 }
 
 impl core::fmt::Write for SliceWriter<'_> {

@@ -74,14 +74,38 @@ fn config() -> Config {
     }
 }
 
+/// The URL of in-memory host `host` speaking `proto`.
+fn url(proto: Proto, host: &str) -> String {
+    match proto {
+        Proto::Framed => format!("tcp://{host}:1"),
+        Proto::Http => format!("http://{host}:1"),
+    }
+}
+
 fn one(proto: Proto, faults: Faults, chunks: &[(swarm_bmt::ChunkAddress, Vec<u8>)]) -> Outcome {
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(proto, store_of(chunks), faults);
-    let url = match proto {
-        Proto::Framed => "tcp://a:1",
-        Proto::Http => "http://a:1",
-    };
-    fetch(&[url], c, chunks, config())
+    let c = MemConnector::serving(&store_of(chunks), &[(proto, faults)]);
+    fetch(&[&url(proto, "a")], c, chunks, config())
+}
+
+/// A fetch through node "a" (`proto`, with `faults`), then an honest node "b" (`backup`).
+fn with_backup(
+    proto: Proto,
+    faults: Faults,
+    backup: Proto,
+    chunks: &[(swarm_bmt::ChunkAddress, Vec<u8>)],
+) -> Outcome {
+    let c = MemConnector::serving(
+        &store_of(chunks),
+        &[(proto, faults), (backup, Faults::default())],
+    );
+    fetch(&[&url(proto, "a"), &url(backup, "b")], c, chunks, config())
+}
+
+/// The fetch succeeded and every chunk's payload reached the sink, in order.
+fn assert_complete(o: &Outcome, chunks: &[(swarm_bmt::ChunkAddress, Vec<u8>)]) -> Stats {
+    let stats = o.result.as_ref().copied().unwrap();
+    assert_eq!(o.output, expected(chunks));
+    stats
 }
 
 /// Output is always a prefix of the expected bytes: nothing unverified ever reaches the sink.
@@ -108,17 +132,10 @@ fn fetches_every_chunk_over_both_protocols() {
 fn partial_reads_of_one_byte_still_work() {
     let chunks = make_chunks(5, 3);
     for proto in [Proto::Framed, Proto::Http] {
-        let mut c = MemConnector::new(VirtualClock::default());
+        let mut c = MemConnector::serving(&store_of(&chunks), &[(proto, Faults::default())]);
         c.max_read = 1;
-        c.add(proto, store_of(&chunks), Faults::default());
-        let url = if proto == Proto::Framed {
-            "tcp://a:1"
-        } else {
-            "http://a:1"
-        };
-        let o = fetch(&[url], c, &chunks, config());
-        o.result.unwrap();
-        assert_eq!(o.output, expected(&chunks));
+        let o = fetch(&[&url(proto, "a")], c, &chunks, config());
+        assert_complete(&o, &chunks);
     }
 }
 
@@ -133,8 +150,7 @@ fn out_of_order_answers_are_matched_by_id() {
         },
         &chunks,
     );
-    o.result.unwrap();
-    assert_eq!(o.output, expected(&chunks));
+    assert_complete(&o, &chunks);
 }
 
 #[test]
@@ -172,27 +188,16 @@ fn liar_then_honest_node_succeeds_and_liar_is_demoted() {
         (Proto::Http, Proto::Framed),
         (Proto::Framed, Proto::Framed),
     ] {
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(
+        let o = with_backup(
             p1,
-            store_of(&chunks),
             Faults {
                 corrupt_every: 3,
                 ..Faults::default()
             },
+            p2,
+            &chunks,
         );
-        c.add(p2, store_of(&chunks), Faults::default());
-        let url = |p: Proto, h: &str| {
-            if p == Proto::Framed {
-                format!("tcp://{h}:1")
-            } else {
-                format!("http://{h}:1")
-            }
-        };
-        let (u1, u2) = (url(p1, "a"), url(p2, "b"));
-        let o = fetch(&[&u1, &u2], c, &chunks, config());
-        let stats = o.result.unwrap();
-        assert_eq!(o.output, expected(&chunks));
+        let stats = assert_complete(&o, &chunks);
         assert!(stats.failovers >= 1);
         assert!(o.demerits[0] >= 1 && o.demerits[1] == 0, "{:?}", o.demerits);
         assert!(o.served[1] >= 1);
@@ -203,22 +208,13 @@ fn liar_then_honest_node_succeeds_and_liar_is_demoted() {
 #[test]
 fn only_liars_fail_with_a_clear_error() {
     let chunks = make_chunks(20, 13);
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Framed,
-        store_of(&chunks),
-        Faults {
-            corrupt_every: 1,
-            ..Faults::default()
-        },
-    );
-    c.add(
-        Proto::Http,
-        store_of(&chunks),
-        Faults {
-            corrupt_every: 1,
-            ..Faults::default()
-        },
+    let liar = Faults {
+        corrupt_every: 1,
+        ..Faults::default()
+    };
+    let c = MemConnector::serving(
+        &store_of(&chunks),
+        &[(Proto::Framed, liar), (Proto::Http, liar)],
     );
     let o = fetch(&["tcp://a:1", "http://b:1"], c, &chunks, config());
     let e = o.result.unwrap_err();
@@ -258,8 +254,7 @@ fn chunks_no_node_serves_verified_go_to_the_retrieval_before_failing() {
             "timeout",
         ),
     ] {
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(Proto::Framed, store_of(&chunks), faults);
+        let c = MemConnector::serving(&store_of(&chunks), &[(Proto::Framed, faults)]);
         let clock = c.clock.clone();
         let mut buf = vec![0; BUF];
         let mut nodes = vec![Node::new(NodeAddr::parse("tcp://a:1").unwrap(), &mut buf).unwrap()];
@@ -289,8 +284,7 @@ fn chunks_no_node_serves_verified_go_to_the_retrieval_before_failing() {
         driver.close();
 
         // The same without a stand-in: the first such chunk fails the run, named.
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(Proto::Framed, store_of(&chunks), faults);
+        let c = MemConnector::serving(&store_of(&chunks), &[(Proto::Framed, faults)]);
         let o = fetch(&["tcp://a:1"], c, &chunks, config());
         match o.result {
             Err(Error::AllNodesFailed { address, .. }) => {
@@ -306,22 +300,17 @@ fn verification_failure_is_never_asked_of_the_same_node_again() {
     // Node a corrupts everything; node b stalls after 0 answers. The request that failed on a
     // must go to b (and time out there), never back to a.
     let chunks = make_chunks(1, 21);
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Framed,
-        store_of(&chunks),
-        Faults {
-            corrupt_every: 1,
-            ..Faults::default()
-        },
-    );
-    c.add(
-        Proto::Framed,
-        store_of(&chunks),
-        Faults {
-            stall_after: Some(0),
-            ..Faults::default()
-        },
+    let liar = Faults {
+        corrupt_every: 1,
+        ..Faults::default()
+    };
+    let silent = Faults {
+        stall_after: Some(0),
+        ..Faults::default()
+    };
+    let c = MemConnector::serving(
+        &store_of(&chunks),
+        &[(Proto::Framed, liar), (Proto::Framed, silent)],
     );
     let counters: Vec<_> = c.servers.iter().map(|s| s.3.clone()).collect();
     let o = fetch(&["tcp://a:1", "tcp://b:1"], c, &chunks, config());
@@ -389,14 +378,15 @@ fn connection_dropped_every_time_gives_up_after_max_reconnects() {
         assert!(o.output.is_empty());
     }
     // Exactly MAX_RECONNECTS re-opens after the first connection.
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Framed,
-        store_of(&chunks),
-        Faults {
-            truncate_every: 1,
-            ..Faults::default()
-        },
+    let c = MemConnector::serving(
+        &store_of(&chunks),
+        &[(
+            Proto::Framed,
+            Faults {
+                truncate_every: 1,
+                ..Faults::default()
+            },
+        )],
     );
     let clock = c.clock.clone();
     let mut buf = vec![0; BUF];
@@ -412,24 +402,16 @@ fn connection_dropped_every_time_gives_up_after_max_reconnects() {
 fn stalled_node_times_out_then_fails_over() {
     let chunks = make_chunks(30, 23);
     for proto in [Proto::Framed, Proto::Http] {
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(
+        let o = with_backup(
             proto,
-            store_of(&chunks),
             Faults {
                 stall_after: Some(5),
                 ..Faults::default()
             },
+            Proto::Framed,
+            &chunks,
         );
-        c.add(Proto::Framed, store_of(&chunks), Faults::default());
-        let u1 = if proto == Proto::Framed {
-            "tcp://a:1"
-        } else {
-            "http://a:1"
-        };
-        let o = fetch(&[u1, "tcp://b:1"], c, &chunks, config());
-        o.result.unwrap();
-        assert_eq!(o.output, expected(&chunks));
+        assert_complete(&o, &chunks);
         assert!(o.elapsed_virtual_ms >= 1_000, "a timeout had to pass");
         assert!(o.elapsed_virtual_ms < 10_000, "{}", o.elapsed_virtual_ms);
     }
@@ -490,17 +472,8 @@ fn oversize_frame_and_garbage_are_protocol_faults() {
             );
             assert_prefix(&o, &chunks);
             // With an honest second node the fetch completes.
-            let mut c = MemConnector::new(VirtualClock::default());
-            c.add(proto, store_of(&chunks), faults);
-            c.add(Proto::Http, store_of(&chunks), Faults::default());
-            let u1 = if proto == Proto::Framed {
-                "tcp://a:1"
-            } else {
-                "http://a:1"
-            };
-            let o = fetch(&[u1, "http://b:1"], c, &chunks, config());
-            o.result.unwrap();
-            assert_eq!(o.output, expected(&chunks));
+            let o = with_backup(proto, faults, Proto::Http, &chunks);
+            assert_complete(&o, &chunks);
         }
     }
 }
@@ -508,36 +481,35 @@ fn oversize_frame_and_garbage_are_protocol_faults() {
 #[test]
 fn not_found_fails_over_and_everywhere_reaches_the_retrieval() {
     let chunks = make_chunks(10, 37);
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
+    let o = with_backup(
         Proto::Http,
-        store_of(&chunks),
         Faults {
             not_found: true,
             ..Faults::default()
         },
-    );
-    c.add(Proto::Framed, store_of(&chunks), Faults::default());
-    let o = fetch(&["http://a:1", "tcp://b:1"], c, &chunks, config());
-    o.result.unwrap();
-    assert_eq!(o.output, expected(&chunks));
-
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Http,
-        store_of(&chunks),
-        Faults {
-            not_found: true,
-            ..Faults::default()
-        },
-    );
-    c.add(
         Proto::Framed,
-        store_of(&chunks),
-        Faults {
-            not_found: true,
-            ..Faults::default()
-        },
+        &chunks,
+    );
+    assert_complete(&o, &chunks);
+
+    let c = MemConnector::serving(
+        &store_of(&chunks),
+        &[
+            (
+                Proto::Http,
+                Faults {
+                    not_found: true,
+                    ..Faults::default()
+                },
+            ),
+            (
+                Proto::Framed,
+                Faults {
+                    not_found: true,
+                    ..Faults::default()
+                },
+            ),
+        ],
     );
     let o = fetch(&["http://a:1", "tcp://b:1"], c, &chunks, config());
     assert_eq!(
@@ -555,24 +527,16 @@ fn not_found_fails_over_and_everywhere_reaches_the_retrieval() {
 fn node_errors_fail_over() {
     let chunks = make_chunks(20, 41);
     for proto in [Proto::Framed, Proto::Http] {
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(
+        let o = with_backup(
             proto,
-            store_of(&chunks),
             Faults {
                 error_every: 2,
                 ..Faults::default()
             },
+            Proto::Framed,
+            &chunks,
         );
-        c.add(Proto::Framed, store_of(&chunks), Faults::default());
-        let u1 = if proto == Proto::Framed {
-            "tcp://a:1"
-        } else {
-            "http://a:1"
-        };
-        let o = fetch(&[u1, "tcp://b:1"], c, &chunks, config());
-        o.result.unwrap();
-        assert_eq!(o.output, expected(&chunks));
+        assert_complete(&o, &chunks);
         let o = one(
             proto,
             Faults {
@@ -591,12 +555,10 @@ fn node_errors_fail_over() {
 #[test]
 fn unreachable_first_node_fails_over() {
     let chunks = make_chunks(10, 43);
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(Proto::Framed, store_of(&chunks), Faults::default());
+    let c = MemConnector::serving(&store_of(&chunks), &[(Proto::Framed, Faults::default())]);
     // "z" has no server: connection refused.
     let o = fetch(&["tcp://z:1", "tcp://a:1"], c, &chunks, config());
-    o.result.unwrap();
-    assert_eq!(o.output, expected(&chunks));
+    assert_complete(&o, &chunks);
 }
 
 #[test]

@@ -84,8 +84,7 @@ fn joins_a_multi_level_file_over_both_protocols() {
     let data = content(4096 * 129 + 100);
     let (root, store) = upload(&data);
     for (proto, url) in [(Proto::Framed, "tcp://a:1"), (Proto::Http, "http://a:1")] {
-        let mut c = MemConnector::new(VirtualClock::default());
-        c.add(proto, store.clone(), Faults::default());
+        let c = MemConnector::serving(&store, &[(proto, Faults::default())]);
         let (res, out) = join(&[url], c, root);
         let stats = res.unwrap();
         assert_eq!(out, data, "{proto:?}");
@@ -97,28 +96,32 @@ fn joins_a_multi_level_file_over_both_protocols() {
 fn joiner_gets_the_file_past_a_liar_and_fails_clearly_without_honest_node() {
     let data = content(4096 * 40 + 7);
     let (root, store) = upload(&data);
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Http,
-        store.clone(),
-        Faults {
-            corrupt_every: 3,
-            ..Faults::default()
-        },
+    let c = MemConnector::serving(
+        &store,
+        &[
+            (
+                Proto::Http,
+                Faults {
+                    corrupt_every: 3,
+                    ..Faults::default()
+                },
+            ),
+            (Proto::Framed, Faults::default()),
+        ],
     );
-    c.add(Proto::Framed, store.clone(), Faults::default());
     let (res, out) = join(&["http://a:1", "tcp://b:1"], c, root);
     res.unwrap();
     assert_eq!(out, data);
 
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Http,
-        store.clone(),
-        Faults {
-            corrupt_every: 3,
-            ..Faults::default()
-        },
+    let c = MemConnector::serving(
+        &store,
+        &[(
+            Proto::Http,
+            Faults {
+                corrupt_every: 3,
+                ..Faults::default()
+            },
+        )],
     );
     let (res, out) = join(&["http://a:1"], c, root);
     assert!(
@@ -134,14 +137,15 @@ fn joiner_gets_the_file_past_a_liar_and_fails_clearly_without_honest_node() {
     assert_eq!(out, data[..out.len()]);
 
     // Every node says "not found": the joiner's own final error reaches the caller.
-    let mut c = MemConnector::new(VirtualClock::default());
-    c.add(
-        Proto::Framed,
-        store,
-        Faults {
-            not_found: true,
-            ..Faults::default()
-        },
+    let c = MemConnector::serving(
+        &store,
+        &[(
+            Proto::Framed,
+            Faults {
+                not_found: true,
+                ..Faults::default()
+            },
+        )],
     );
     let (res, out) = join(&["tcp://a:1"], c, root);
     assert_eq!(

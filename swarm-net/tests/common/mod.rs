@@ -563,6 +563,15 @@ impl MemConnector {
         self.servers
             .push((proto, store, faults, Arc::new(Mutex::new(0))));
     }
+    /// Servers "a", "b", … speaking `(proto, faults)` of `servers`, all serving `store`, on a
+    /// fresh virtual clock.
+    pub fn serving(store: &Arc<Store>, servers: &[(Proto, Faults)]) -> Self {
+        let mut c = Self::new(VirtualClock::default());
+        for &(proto, faults) in servers {
+            c.add(proto, store.clone(), faults);
+        }
+        c
+    }
 }
 
 impl Connector for MemConnector {
