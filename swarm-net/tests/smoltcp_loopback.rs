@@ -200,17 +200,12 @@ fn liar_then_honest_node_on_smoltcp() {
         &["tcp://127.0.0.1:7001"],
         &chunks,
     );
-    assert!(
-        matches!(
-            res,
-            Err(Error::AllNodesFailed {
-                last: Fault::BadChunk(_),
-                ..
-            })
-        ),
-        "{res:?}"
+    assert_failed_with_prefix(
+        &res,
+        |f| matches!(f, Fault::BadChunk(_)),
+        &out,
+        &expected(&chunks),
     );
-    assert_eq!(out, expected(&chunks)[..out.len()]);
 }
 
 #[test]

@@ -382,6 +382,21 @@ impl ServerCore {
     }
 }
 
+/// Every node failed, the last with a fault `last` accepts, and only verified bytes (a prefix
+/// of `want`) reached the sink.
+pub fn assert_failed_with_prefix(
+    res: &Result<swarm_net::driver::Stats, swarm_net::Error>,
+    last: fn(&swarm_net::Fault) -> bool,
+    out: &[u8],
+    want: &[u8],
+) {
+    assert!(
+        matches!(res, Err(swarm_net::Error::AllNodesFailed { last: f, .. }) if last(f)),
+        "{res:?}"
+    );
+    assert_eq!(out, &want[..out.len()]);
+}
+
 pub fn frame(m: &Message<'_>) -> Vec<u8> {
     let mut buf = [0u8; codec::MAX_FRAME_LEN];
     let n = m.encode(&mut buf).unwrap();
