@@ -39,12 +39,8 @@ fn fetch(
     config: Config,
 ) -> Outcome {
     let clock = conn.clock.clone();
-    let mut bufs: Vec<Vec<u8>> = urls.iter().map(|_| vec![0; BUF]).collect();
-    let mut nodes: Vec<Node<'_, MemStream>> = urls
-        .iter()
-        .zip(bufs.iter_mut())
-        .map(|(u, b)| Node::new(NodeAddr::parse(u).unwrap(), b).unwrap())
-        .collect();
+    let mut bufs = vec![vec![0; BUF]; urls.len()];
+    let mut nodes: Vec<Node<'_, MemStream>> = nodes(urls, &mut bufs);
     let mut driver = Driver::new(&mut nodes, conn, clock.clone(), config).unwrap();
     let mut r = ListRetrieval::of(chunks, 32);
     let mut output = Vec::new();

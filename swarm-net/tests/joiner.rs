@@ -20,9 +20,8 @@ use std::sync::Arc;
 use common::*;
 use swarm_bmt::{ChunkAddress, Splitter};
 use swarm_core::joiner::Buffers;
-use swarm_net::driver::{Config, Driver, Node};
-use swarm_net::url::NodeAddr;
-use swarm_net::{Error, Fault};
+use swarm_net::driver::{Config, Driver};
+use swarm_net::Error;
 
 fn content(len: usize) -> Vec<u8> {
     let mut x = 0x9e37_79b9u32;
@@ -57,12 +56,8 @@ fn join(
     root: ChunkAddress,
 ) -> (Result<swarm_net::driver::Stats, Error>, Vec<u8>) {
     let clock = conn.clock.clone();
-    let mut bufs: Vec<Vec<u8>> = urls.iter().map(|_| vec![0; 32 * 1024]).collect();
-    let mut nodes: Vec<_> = urls
-        .iter()
-        .zip(bufs.iter_mut())
-        .map(|(u, b)| Node::new(NodeAddr::parse(u).unwrap(), b).unwrap())
-        .collect();
+    let mut bufs = vec![vec![0; 32 * 1024]; urls.len()];
+    let mut nodes = nodes(urls, &mut bufs);
     let config = Config {
         window: 32,
         ..Config::default()
@@ -124,7 +119,7 @@ fn joiner_gets_the_file_past_a_liar_and_fails_clearly_without_honest_node() {
         )],
     );
     let (res, out) = join(&["http://a:1"], c, root);
-    assert_failed_with_prefix(&res, |f| matches!(f, Fault::BadChunk(_)), &out, &data);
+    assert_failed_with_prefix(&res, bad_chunk, &out, &data);
 
     // Every node says "not found": the joiner's own final error reaches the caller.
     let c = MemConnector::serving(

@@ -23,11 +23,10 @@ use smoltcp::iface::{Config as IfConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Loopback, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
-use swarm_net::driver::{Config, Driver, Node};
+use swarm_net::driver::{Config, Driver};
 use swarm_net::smoltcp_net::{SmolConnector, SmolStack};
 use swarm_net::time::{Clock, Instant};
-use swarm_net::url::NodeAddr;
-use swarm_net::{Error, Fault};
+use swarm_net::Error;
 
 #[derive(Clone, Copy)]
 struct WallClock(std::time::Instant);
@@ -131,12 +130,8 @@ fn run(
     let stack = RefCell::new(SmolStack::new(iface, device, sockets, clock, hook));
     stack.borrow_mut().poll(); // servers start listening
     let connector = SmolConnector::new(&stack, &client_handles);
-    let mut bufs: Vec<Vec<u8>> = urls.iter().map(|_| vec![0; 64 * 1024]).collect();
-    let mut nodes: Vec<_> = urls
-        .iter()
-        .zip(bufs.iter_mut())
-        .map(|(u, b)| Node::new(NodeAddr::parse(u).unwrap(), b).unwrap())
-        .collect();
+    let mut bufs = vec![vec![0; 64 * 1024]; urls.len()];
+    let mut nodes = nodes(urls, &mut bufs);
     let config = Config {
         window: 16,
         request_timeout_ms: 2_000,
@@ -200,12 +195,7 @@ fn liar_then_honest_node_on_smoltcp() {
         &["tcp://127.0.0.1:7001"],
         &chunks,
     );
-    assert_failed_with_prefix(
-        &res,
-        |f| matches!(f, Fault::BadChunk(_)),
-        &out,
-        &expected(&chunks),
-    );
+    assert_failed_with_prefix(&res, bad_chunk, &out, &expected(&chunks));
 }
 
 #[test]

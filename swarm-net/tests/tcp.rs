@@ -94,12 +94,7 @@ fn liar_and_honest_over_tcp() {
     res.unwrap();
     assert_eq!(out, expected(&chunks));
     let (res, out) = get(&[&liar.url(Proto::Http)], &chunks);
-    assert_failed_with_prefix(
-        &res,
-        |f| matches!(f, Fault::BadChunk(_)),
-        &out,
-        &expected(&chunks),
-    );
+    assert_failed_with_prefix(&res, bad_chunk, &out, &expected(&chunks));
 }
 
 #[test]

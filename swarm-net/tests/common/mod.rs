@@ -382,6 +382,22 @@ impl ServerCore {
     }
 }
 
+/// One driver node per URL of `urls`, each on a buffer of its own from `bufs`.
+pub fn nodes<'b, S>(
+    urls: &[&'b str],
+    bufs: &'b mut [Vec<u8>],
+) -> Vec<swarm_net::driver::Node<'b, S>> {
+    urls.iter()
+        .zip(bufs.iter_mut())
+        .map(|(u, b)| swarm_net::driver::Node::new(NodeAddr::parse(u).unwrap(), b).unwrap())
+        .collect()
+}
+
+/// For [`assert_failed_with_prefix`]: the last fault was a chunk that failed verification.
+pub fn bad_chunk(f: &swarm_net::Fault) -> bool {
+    matches!(f, swarm_net::Fault::BadChunk(_))
+}
+
 /// Every node failed, the last with a fault `last` accepts, and only verified bytes (a prefix
 /// of `want`) reached the sink.
 pub fn assert_failed_with_prefix(
