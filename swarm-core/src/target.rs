@@ -450,6 +450,30 @@ impl<'m> Resolver<'m> {
         }
         Ok(())
     }
+
+    /// Hands an answer to the joiner of the current tree ([`Error::UnexpectedChunk`] without
+    /// one), then settles its result.
+    #[inline]
+    fn answer_joiner(
+        &mut self,
+        answer: impl FnOnce(&mut Joiner<'m>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let r = match self.joiner.as_mut() {
+            Some(j) => answer(j),
+            None => Err(Error::UnexpectedChunk),
+        };
+        self.settle(r)
+    }
+
+    /// The reference of the v1 probe, if it was sent and `address` is its chunk; else
+    /// [`Error::UnexpectedChunk`].
+    #[inline]
+    fn probed(&self, address: &ChunkAddress) -> Result<Reference, Error> {
+        match self.probe {
+            Some((reference, true)) if reference.address() == address => Ok(reference),
+            _ => Err(Error::UnexpectedChunk),
+        }
+    }
 }
 
 impl Retrieval for Resolver<'_> {
@@ -484,33 +508,18 @@ impl Retrieval for Resolver<'_> {
                 self.feed_step(r)
             }
             Stage::Probe => {
-                let Some((reference, true)) = self.probe else {
-                    return Err(Error::UnexpectedChunk);
-                };
-                if reference.address() != address {
-                    return Err(Error::UnexpectedChunk);
-                }
+                let reference = self.probed(address)?;
                 VerifiedChunk::verify(address, data)?;
                 self.probe = None;
                 let r = self.start_content(reference, Some((address, data)));
                 self.settle(r)
             }
             Stage::Node => {
-                let r = match self.joiner.as_mut() {
-                    Some(j) => j.handle_chunk(address, data),
-                    None => Err(Error::UnexpectedChunk),
-                };
-                self.settle(r)?;
+                self.answer_joiner(|j| j.handle_chunk(address, data))?;
                 let r = self.pump_node();
                 self.settle(r)
             }
-            Stage::File => {
-                let r = match self.joiner.as_mut() {
-                    Some(j) => j.handle_chunk(address, data),
-                    None => Err(Error::UnexpectedChunk),
-                };
-                self.settle(r)
-            }
+            Stage::File => self.answer_joiner(|j| j.handle_chunk(address, data)),
         }
     }
 
@@ -527,12 +536,7 @@ impl Retrieval for Resolver<'_> {
                 self.feed_step(r)
             }
             Stage::Probe => {
-                let Some((reference, true)) = self.probe else {
-                    return Err(Error::UnexpectedChunk);
-                };
-                if reference.address() != address {
-                    return Err(Error::UnexpectedChunk);
-                }
+                self.probed(address)?;
                 self.probe = None;
                 // The reference is not served: the update is v2, its wrapped chunk the root.
                 let mut wrapped = [0u8; MAX_CHUNK_LEN];
@@ -551,13 +555,7 @@ impl Retrieval for Resolver<'_> {
                 let r = self.start_v2(wrapped.get(..len).unwrap_or_default());
                 self.settle(r)
             }
-            Stage::Node | Stage::File => {
-                let r = match self.joiner.as_mut() {
-                    Some(j) => j.handle_not_found(address),
-                    None => Err(Error::UnexpectedChunk),
-                };
-                self.settle(r)
-            }
+            Stage::Node | Stage::File => self.answer_joiner(|j| j.handle_not_found(address)),
         }
     }
 
@@ -569,13 +567,7 @@ impl Retrieval for Resolver<'_> {
             return Err(e);
         }
         match self.stage {
-            Stage::Node | Stage::File => {
-                let r = match self.joiner.as_mut() {
-                    Some(j) => j.handle_unavailable(address),
-                    None => Err(Error::UnexpectedChunk),
-                };
-                self.settle(r)
-            }
+            Stage::Node | Stage::File => self.answer_joiner(|j| j.handle_unavailable(address)),
             Stage::Feed | Stage::Probe => Err(self.fail(Error::ChunkNotFound)),
         }
     }
