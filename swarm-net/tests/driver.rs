@@ -104,13 +104,6 @@ fn assert_complete(o: &Outcome, chunks: &[(swarm_bmt::ChunkAddress, Vec<u8>)]) -
     stats
 }
 
-/// Output is always a prefix of the expected bytes: nothing unverified ever reaches the sink.
-fn assert_prefix(o: &Outcome, chunks: &[(swarm_bmt::ChunkAddress, Vec<u8>)]) {
-    let want = expected(chunks);
-    assert!(o.output.len() <= want.len());
-    assert_eq!(o.output, want[..o.output.len()]);
-}
-
 #[test]
 fn fetches_every_chunk_over_both_protocols() {
     let chunks = make_chunks(100, 7);
@@ -171,7 +164,7 @@ fn single_liar_fails_with_bad_chunk_and_no_unverified_output() {
             other => panic!("{proto:?}: {other:?}"),
         }
         assert!(o.rejected >= 1);
-        assert_prefix(&o, &chunks);
+        assert_verified_prefix(&o.output, &expected(&chunks));
         assert!(o.output.len() < expected(&chunks).len());
     }
 }
@@ -425,18 +418,12 @@ fn stalled_single_node_fails_with_timeout() {
             },
             &chunks,
         );
-        assert!(
-            matches!(
-                o.result,
-                Err(Error::AllNodesFailed {
-                    last: Fault::Timeout,
-                    ..
-                })
-            ),
-            "{:?}",
-            o.result.err()
+        assert_failed_with_prefix(
+            &o.result,
+            |f| matches!(f, Fault::Timeout),
+            &o.output,
+            &expected(&chunks),
         );
-        assert_prefix(&o, &chunks);
         assert!(o.elapsed_virtual_ms < 5_000);
     }
 }
@@ -466,7 +453,7 @@ fn oversize_frame_and_garbage_are_protocol_faults() {
                 "{proto:?} {faults:?}: {:?}",
                 o.result.err()
             );
-            assert_prefix(&o, &chunks);
+            assert_verified_prefix(&o.output, &expected(&chunks));
             // With an honest second node the fetch completes.
             let o = with_backup(proto, faults, Proto::Http, &chunks);
             assert_complete(&o, &chunks);
