@@ -339,7 +339,7 @@ mod grub {
 
     /// Granularity of every allocation: whole pages, so that what the core writes while a
     /// file streams never shares a page with code (under QEMU's TCG such writes are slow and
-    /// may discard the page's translated code; see `swarm_page_zalloc` in swarm.c). The core
+    /// may discard the page's translated code; see `swarm_page_alloc` in swarm.c). The core
     /// makes a few allocations per file, not per chunk.
     const PAGE: usize = 4096;
 
