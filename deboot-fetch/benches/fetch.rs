@@ -33,6 +33,10 @@
     clippy::cast_precision_loss
 )]
 
+// The tests' helpers (the xorshift content generator).
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -49,19 +53,6 @@ const IDLE_BUDGET_S: u64 = 240;
 
 fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
-}
-
-fn content(len: usize) -> Vec<u8> {
-    let mut x = 0x00c0_ffeeu32;
-    let mut v = Vec::with_capacity(len + 4);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
 }
 
 /// CPU ticks (USER_HZ) used by the whole machine (busy) and by this process.
@@ -209,7 +200,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let data = content(mib << 20);
+    let data = support::content(mib << 20, 0x00c0_ffee);
     if std::env::var_os("FETCH_BENCH_PROFILE").is_some() {
         *BUDGET.lock().unwrap() = Duration::ZERO; // no waiting for idle windows
     }
