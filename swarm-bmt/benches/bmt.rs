@@ -28,7 +28,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use swarm_bmt::bench::{lane_permutations, portable_chunk_address, portable_permutations};
+use swarm_bmt::bench::{
+    crate_permutations, lane_permutations, portable_chunk_address, portable_permutations,
+};
 use swarm_bmt::splitter::ParallelSplitter;
 use swarm_bmt::{chunk_address, chunk_addresses, keccak256, ChunkAddress, Splitter};
 
@@ -236,6 +238,15 @@ fn main() {
     let perms = (CHUNKS * 128) as u64;
     let a = measure(&mut budget, || portable_permutations(perms));
     let ra = report("(a) portable keccak-f[1600] ceiling", mb, &a, None, true);
+    // (a2) The `keccak` crate's permutation, which (a) is unless `asm-keccak` replaces it.
+    let a2 = measure(&mut budget, || crate_permutations(perms));
+    report(
+        "(a2) keccak crate's keccak-f[1600]",
+        mb,
+        &a2,
+        Some((ra, "(a)")),
+        true,
+    );
 
     // (b) Portable BMT chunk hashing.
     let mut digest_b = [0u8; 32];

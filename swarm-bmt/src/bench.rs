@@ -3,16 +3,27 @@
 
 use crate::{hasher, lanes, ChunkAddress, Error, MAX_PAYLOAD_LEN};
 
-/// Runs `n` portable permutations (`keccak::f1600`, the one the portable path calls) back to
-/// back on one state; returns a word of it so the loop cannot be dropped.
+/// Runs `n` portable permutations (the one the portable path calls: the `asm-keccak`
+/// assembly when that feature is on, else `keccak::f1600`) back to back on one state; returns
+/// a word of it so the loop cannot be dropped.
 #[must_use]
 pub fn portable_permutations(n: u64) -> u64 {
+    permutations(n, lanes::f1600)
+}
+
+/// Like [`portable_permutations`], always with the `keccak` crate's `f1600`.
+#[must_use]
+pub fn crate_permutations(n: u64) -> u64 {
+    permutations(n, keccak::f1600)
+}
+
+fn permutations(n: u64, f1600: fn(&mut [u64; 25])) -> u64 {
     let mut state = [0u64; 25];
     for (w, word) in (0u64..).zip(state.iter_mut()) {
         *word = w.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     for _ in 0..n {
-        keccak::f1600(&mut state);
+        f1600(&mut state);
     }
     state[0]
 }

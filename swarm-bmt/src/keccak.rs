@@ -2,8 +2,8 @@
 //!
 //! BMT nodes hash exactly 64 bytes and the chunk address hashes 40 bytes: both fit in one
 //! 136-byte block, so they are written straight into the state and cost one permutation each.
-//! That single permutation, [`keccak::f1600`], is what the portable path's speed ceiling is
-//! measured against (`cargo bench -p swarm-bmt`).
+//! That single permutation (`keccak::f1600`, or the assembly one of the `asm-keccak` feature)
+//! is what the portable path's speed ceiling is measured against (`cargo bench -p swarm-bmt`).
 
 /// Rate of Keccak-256 in bytes (1600 - 2·256 bits).
 const RATE: usize = 136;
@@ -101,7 +101,7 @@ pub(crate) fn hash_pair(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     // Padding of a 64-byte message: 0x01 at byte 64, 0x80 at byte 135.
     state[8] = 0x01;
     state[RATE_WORDS - 1] = 0x8000_0000_0000_0000;
-    keccak::f1600(&mut state);
+    crate::lanes::f1600(&mut state);
     squeeze(&state)
 }
 
@@ -115,7 +115,7 @@ pub(crate) fn hash_section(section: &[u8; 64]) -> [u8; 32] {
     }
     state[8] = 0x01;
     state[RATE_WORDS - 1] = 0x8000_0000_0000_0000;
-    keccak::f1600(&mut state);
+    crate::lanes::f1600(&mut state);
     squeeze(&state)
 }
 
@@ -128,7 +128,7 @@ pub(crate) fn hash_span_root(span: &[u8; 8], root: &[u8; 32]) -> [u8; 32] {
     load4(&mut state, 1, root);
     state[5] = 0x01;
     state[RATE_WORDS - 1] = 0x8000_0000_0000_0000;
-    keccak::f1600(&mut state);
+    crate::lanes::f1600(&mut state);
     squeeze(&state)
 }
 
@@ -150,7 +150,7 @@ fn absorb_block(state: &mut [u64; 25], block: &[u8; RATE]) {
     for (word, bytes) in state.iter_mut().zip(block.chunks_exact(8)) {
         *word ^= le_word(bytes);
     }
-    keccak::f1600(state);
+    crate::lanes::f1600(state);
 }
 
 #[inline]

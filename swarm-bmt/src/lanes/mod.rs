@@ -11,7 +11,8 @@
 //!   32-byte digests on the way out.
 //!
 //! Every `unsafe` block is either a call of a `#[target_feature]` function after the backend
-//! check, or an unaligned SIMD load/store of a fixed-size array (sizes are in the types).
+//! check, an unaligned SIMD load/store of a fixed-size array (sizes are in the types), or the
+//! call of the single-state assembly permutation of the `asm-keccak` feature ([`f1600`]).
 //!
 //! The portable path is always compiled and is the oracle of the tests. `--cfg deboot_scalar`,
 //! `cfg(miri)`, non-x86_64 targets and the firmware targets (`x86_64-unknown-uefi`,
@@ -41,6 +42,31 @@ macro_rules! if_simd {
     not(any(deboot_scalar, miri, target_os = "uefi", target_os = "none"))
 ))]
 mod x86;
+
+#[cfg(all(
+    target_arch = "x86_64",
+    feature = "asm-keccak",
+    not(any(deboot_scalar, miri))
+))]
+mod asm;
+
+/// Keccak-f[1600] of one state, as the single-permutation paths run it: the `asm-keccak`
+/// assembly on x86_64 when that feature is on, else [`keccak::f1600`].
+#[inline]
+pub(crate) fn f1600(state: &mut [u64; 25]) {
+    #[cfg(all(
+        target_arch = "x86_64",
+        feature = "asm-keccak",
+        not(any(deboot_scalar, miri))
+    ))]
+    asm::f1600(state);
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        feature = "asm-keccak",
+        not(any(deboot_scalar, miri))
+    )))]
+    keccak::f1600(state);
+}
 
 /// The keccak implementation this machine's hashing functions use, chosen once at run time.
 ///
@@ -144,7 +170,7 @@ pub(crate) fn chunk_addresses(
 }
 
 /// Keccak-f[1600] round constants (FIPS 202 §3.2.5).
-#[allow(dead_code)] // Only the SIMD kernels use it.
+#[allow(dead_code)] // Only the SIMD kernels and the assembly use it.
 pub(crate) const RC: [u64; 24] = [
     0x0000_0000_0000_0001,
     0x0000_0000_0000_8082,
